@@ -1,0 +1,118 @@
+"""Where arrays live: NumPy on the CPU, CuPy on a GPU.
+
+Every op asks `array_module(array)` for the module that owns its arrays and
+calls `xp.exp`, `xp.matmul`, ... through it, so one piece of op code runs on
+both devices. The few things NumPy and CuPy spell differently (scatter-add,
+random generators, copying to the host) go through one helper each, here.
+
+The default device is "cpu", or whatever the environment variable
+TINYBERT_DEVICE names ("cpu" or "cuda").
+"""
+
+import os
+
+import numpy as np
+
+DEVICES = ("cpu", "cuda")
+
+INSTALL_CUPY_HINT = (
+    "install CuPy for your CUDA (pip install -e \".[gpu]\" for CUDA 13, pip install -e \".[gpu-cuda12]\" "
+    "for CUDA 12; nvidia-smi shows the version), or use device 'cpu'"
+)
+
+
+class DeviceError(RuntimeError):
+    """A device was asked for that cannot be used, or two devices were mixed."""
+
+
+def _import_cupy():
+    """CuPy, or a DeviceError that says how to get it."""
+    try:
+        import cupy
+    except ImportError:
+        raise DeviceError(f"device 'cuda' needs CuPy, which is not installed: {INSTALL_CUPY_HINT}") from None
+    try:
+        gpu_count = cupy.cuda.runtime.getDeviceCount()
+    except cupy.cuda.runtime.CUDARuntimeError as error:
+        raise DeviceError(f"device 'cuda' found no usable GPU ({error}); use device 'cpu'") from None
+    if gpu_count == 0:
+        raise DeviceError("device 'cuda' found no GPU on this machine; use device 'cpu'")
+    return cupy
+
+
+def check_device(device):
+    """Return `device` if it names a known device, else raise a clear error."""
+    if device not in DEVICES:
+        raise DeviceError(f"unknown device {device!r}: use 'cpu' or 'cuda'")
+    return device
+
+
+def default_device():
+    """The device new tensors go to: TINYBERT_DEVICE, or 'cpu' when it is unset."""
+    device = os.environ.get("TINYBERT_DEVICE", "cpu").strip().lower() or "cpu"
+    if device not in DEVICES:
+        raise DeviceError(f"TINYBERT_DEVICE={device!r} is not a device: set it to 'cpu' or 'cuda'")
+    return device
+
+
+def module_for_device(device):
+    """The array module (numpy or cupy) that holds arrays on `device`."""
+    if check_device(device) == "cuda":
+        return _import_cupy()
+    return np
+
+
+def array_module(array):
+    """The array module that owns `array`: cupy for a CuPy array, numpy otherwise."""
+    if type(array).__module__.startswith("cupy"):
+        import cupy
+
+        return cupy
+    return np
+
+
+def device_of(array):
+    """'cuda' for a CuPy array, 'cpu' for anything else."""
+    return "cuda" if array_module(array) is not np else "cpu"
+
+
+def to_device(array, device):
+    """Copy `array` to `device` (no copy when it is already there)."""
+    if device_of(array) == check_device(device):
+        return array
+    if device == "cpu":
+        return array.get()  # cupy -> numpy, an explicit copy to the host
+    return module_for_device("cuda").asarray(array)
+
+
+def to_numpy(array):
+    """A NumPy array with the values of `array`, copied from the GPU if need be."""
+    return to_device(array, "cpu")
+
+
+def scatter_add(target, indices, values):
+    """target[indices] += values, where repeated indices add up (unlike `target[indices] += values`)."""
+    if array_module(target) is np:
+        np.add.at(target, indices, values)
+    else:
+        import cupyx
+
+        cupyx.scatter_add(target, indices, values)
+
+
+_generators = {}
+_seed = None
+
+
+def manual_seed(seed):
+    """Reseed the random generator of every device, so dropout and initialisation repeat exactly."""
+    global _seed
+    _seed = int(seed)
+    _generators.clear()
+
+
+def generator(device):
+    """The seeded random generator of `device` (numpy's or cupy's `default_rng`)."""
+    if device not in _generators:
+        _generators[device] = module_for_device(device).random.default_rng(_seed)
+    return _generators[device]
