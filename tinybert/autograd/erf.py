@@ -5,7 +5,8 @@ NumPy has no erf, and BERT's GELU needs it: x * (1 + erf(x / sqrt(2))) / 2.
     exact to the last bit; slow, but those arrays are small.
   - float32 arrays use formula 7.1.26 of Abramowitz and Stegun's Handbook of Mathematical
     Functions, erf(x) = 1 - (a1 t + a2 t^2 + a3 t^3 + a4 t^4 + a5 t^5) exp(-x^2) with
-    t = 1 / (1 + p |x|), whose error, below 1.5e-7, is float32's own rounding step.
+    t = 1 / (1 + p |x|), whose error, below 1.5e-7, is about float32's own rounding step.
+    It is evaluated in float64: in float32, 1 - (a number near 1) would lose the small values.
   - CuPy arrays use CuPy's erf kernel.
 """
 
@@ -29,6 +30,7 @@ def erf(x):
         return cupyx.scipy.special.erf(x)
     if x.dtype == np.float64:
         return np.asarray(_exact_erf(x), dtype=np.float64)
-    t = 1 / (1 + _P * np.abs(x))
+    wide = x.astype(np.float64)
+    t = 1 / (1 + _P * np.abs(wide))
     polynomial = t * (_A[0] + t * (_A[1] + t * (_A[2] + t * (_A[3] + t * _A[4]))))  # Horner's rule
-    return np.copysign(1 - polynomial * np.exp(-x * x), x)
+    return np.copysign(1 - polynomial * np.exp(-wide * wide), wide).astype(x.dtype)

@@ -76,7 +76,8 @@ def binary_cross_entropy(probabilities, target, reduction="mean"):
     check_reduction(reduction)
     probabilities, target = operands("binary_cross_entropy", probabilities, target)
     xp, p, y = probabilities.xp, probabilities.data, target.data
-    log_p, log_not_p = xp.maximum(xp.log(p), -100), xp.maximum(xp.log(1 - p), -100)
+    tiny = xp.finfo(p.dtype).tiny  # log(0) would be -inf (and a warning) before the clamp
+    log_p, log_not_p = xp.maximum(xp.log(xp.maximum(p, tiny)), -100), xp.maximum(xp.log(xp.maximum(1 - p, tiny)), -100)
 
     def backward(grad):  # dp = (p - y) / (p (1 - p)),  dy = log(1 - p) - log(p)
         return (grad * (p - y) / xp.maximum(p * (1 - p), 1e-12), grad * (log_not_p - log_p))

@@ -318,13 +318,11 @@ def topological_order(root):
 
 
 def lift(value, like):
-    """`value` as a tensor on the device of `like`; Python numbers take `like`'s dtype (so
-    `float32_tensor * 0.5` stays float32)."""
+    """`value` (a number or an array) as a tensor on the device of `like`, in `like`'s floating
+    dtype when it has one (so `float32_tensor * 0.5` and `float32_tensor * float64_array` stay float32)."""
     if isinstance(value, Tensor):
         return value
-    if hasattr(value, "dtype") or like.dtype.kind != "f":
-        return Tensor(value, device=like.device)
-    return Tensor(value, dtype=like.dtype, device=like.device)
+    return Tensor(value, dtype=like.dtype if like.dtype.kind == "f" else None, device=like.device)
 
 
 def check_compatible(op, *tensors):

@@ -1,0 +1,64 @@
+"""Inputs a learner's run can reach: huge logits, saturated activations, float32's own precision."""
+
+import math
+
+import numpy as np
+import pytest
+
+import tinybert.autograd as ag
+from tinybert.autograd import Tensor
+from tinybert.autograd.erf import erf
+
+HUGE = np.array([[-1e4, -30.0, 0.0, 30.0, 1e4]])
+
+SATURATING_OPS = {
+    "sigmoid": ag.sigmoid,
+    "tanh": ag.tanh,
+    "gelu": ag.gelu,
+    "gelu tanh": lambda x: ag.gelu(x, approximate="tanh"),
+    "softmax": ag.softmax,
+    "log_softmax": ag.log_softmax,
+    "layer_norm": ag.layer_norm,
+    "cross_entropy": lambda x: ag.cross_entropy(x, np.array([4])),
+    "cross_entropy to the smallest logit": lambda x: ag.cross_entropy(x, np.array([0])),
+    "binary_cross_entropy_with_logits": lambda x: ag.binary_cross_entropy_with_logits(x, np.ones_like(HUGE)),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", SATURATING_OPS)
+def test_inputs_of_magnitude_1e4_give_finite_values_and_gradients(name, dtype):
+    x = Tensor(HUGE, requires_grad=True, dtype=dtype)
+    out = SATURATING_OPS[name](x)
+    out.backward(np.ones(out.shape))
+    assert np.all(np.isfinite(out.numpy())), out
+    assert np.all(np.isfinite(x.grad)), x.grad
+
+
+def test_sigmoid_and_log_softmax_keep_their_limits_exactly():
+    x = Tensor(HUGE, dtype=np.float64)
+    np.testing.assert_array_equal(ag.sigmoid(x).numpy()[0, [0, 4]], [0.0, 1.0])
+    assert ag.log_softmax(x).numpy()[0, 0] == -2e4
+
+
+def test_float32_erf_is_within_float32_rounding_of_the_exact_erf():
+    grid = np.linspace(-6, 6, 20_001).astype(np.float32)
+    exact = np.array([math.erf(value) for value in grid.astype(np.float64)])
+    assert np.abs(erf(grid) - exact).max() < 2e-7
+
+
+def test_float64_erf_is_exact():
+    grid = np.linspace(-6, 6, 1_001)
+    np.testing.assert_array_equal(erf(grid), [math.erf(value) for value in grid])
+
+
+def test_float32_gelu_agrees_with_the_float64_gelu():
+    grid = np.linspace(-8, 8, 4_001)
+    single = ag.gelu(Tensor(grid, dtype=np.float32)).numpy()
+    double = ag.gelu(Tensor(grid, dtype=np.float64)).numpy()
+    np.testing.assert_allclose(single, double, atol=2e-6)
+
+
+def test_binary_cross_entropy_of_certain_wrong_answers_is_large_but_finite():
+    loss = ag.binary_cross_entropy(Tensor([0.0, 1.0], requires_grad=True), Tensor([1.0, 0.0]), reduction="none")
+    np.testing.assert_array_equal(loss.numpy(), [100.0, 100.0])
