@@ -70,14 +70,19 @@ def mse_loss(prediction, target, reduction="mean"):
     return reduce(difference * difference, reduction)
 
 
+def clamped_log(values, xp):
+    """log(values), never below -100; log(0) gives -100 without computing -inf on the way."""
+    positive = values > 0
+    return xp.where(positive, xp.maximum(xp.log(xp.where(positive, values, 1)), -100), -100)
+
+
 def binary_cross_entropy(probabilities, target, reduction="mean"):
     """-(y log p + (1 - y) log(1 - p)) for probabilities p in [0, 1]. Each log is clamped at -100,
     as PyTorch does, so p = 0 or 1 gives a large finite loss, not inf."""
     check_reduction(reduction)
     probabilities, target = operands("binary_cross_entropy", probabilities, target)
     xp, p, y = probabilities.xp, probabilities.data, target.data
-    tiny = xp.finfo(p.dtype).tiny  # log(0) would be -inf (and a warning) before the clamp
-    log_p, log_not_p = xp.maximum(xp.log(xp.maximum(p, tiny)), -100), xp.maximum(xp.log(xp.maximum(1 - p, tiny)), -100)
+    log_p, log_not_p = clamped_log(p, xp), clamped_log(1 - p, xp)
 
     def backward(grad):  # dp = (p - y) / (p (1 - p)),  dy = log(1 - p) - log(p)
         return (grad * (p - y) / xp.maximum(p * (1 - p), 1e-12), grad * (log_not_p - log_p))
