@@ -9,7 +9,18 @@ from . import __version__
 from .autograd import backend
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class TinybertGroup(click.Group):
+    """Runs a command; an error caused by the user's input or machine ends it with one line and exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (backend.DeviceError, ValueError) as error:
+            click.echo(f"tinybert: error: {error}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=TinybertGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tinybert")
 def main():
     """tinybert: attention, the Transformer and BERT, built line by line on a small NumPy autograd."""

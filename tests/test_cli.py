@@ -1,0 +1,39 @@
+"""The command line: what it prints, its exit codes, and `python -m tinybert`."""
+
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from tinybert.cli import main
+
+
+def run(*arguments, env=None):
+    return CliRunner().invoke(main, list(arguments), env=env)
+
+
+def test_gradcheck_checks_every_computation_of_the_tour_and_passes():
+    result = run("gradcheck")
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[0].startswith("computation")
+    assert len(lines) == 6 and all(line.endswith("pass") for line in lines[1:])
+
+
+def test_info_names_the_default_device():
+    result = run("info", env={"TINYBERT_DEVICE": "cpu"})
+    assert result.exit_code == 0
+    assert "default device: cpu" in result.output
+
+
+def test_a_bad_device_is_one_line_on_stderr_and_exit_code_two():
+    result = run("info", env={"TINYBERT_DEVICE": "tpu"})
+    assert result.exit_code == 2
+    assert result.stderr.strip() == ("tinybert: error: TINYBERT_DEVICE='tpu' is not a device: "
+                                     "set it to 'cpu' or 'cuda'")
+    assert "Traceback" not in result.output
+
+
+def test_python_dash_m_tinybert_is_the_same_command():
+    completed = subprocess.run([sys.executable, "-m", "tinybert", "--help"], capture_output=True, text=True, check=True)
+    assert "Usage: tinybert" in completed.stdout and "gradcheck" in completed.stdout
