@@ -7,6 +7,7 @@ import pytest
 
 import tinybert.autograd as ag
 from tinybert.autograd import DeviceError, Tensor, backend
+from tinybert.autograd.tensor import make_result
 
 
 def test_an_id_outside_the_embedding_table_names_the_valid_range():
@@ -68,3 +69,17 @@ def test_unknown_devices_are_named(monkeypatch):
 def test_matmul_of_a_number_is_a_clear_error():
     with pytest.raises(ValueError, match="at least one axis"):
         ag.matmul(Tensor(2.0), Tensor([1.0]))
+
+
+class ArrayOnTheGpu(np.ndarray):
+    """Stands in for a CuPy array: tinybert tells a tensor's device from its array's module."""
+
+
+ArrayOnTheGpu.__module__ = "cupy"
+
+
+def test_mixing_devices_in_one_op_says_how_to_move_a_tensor():
+    on_gpu = make_result(np.ones(2).view(ArrayOnTheGpu), "leaf", (), None)
+    assert on_gpu.device == "cuda"
+    with pytest.raises(DeviceError, match=r"add got tensors on cpu and cuda: move them to one device with \.to"):
+        Tensor([1.0, 2.0]) + on_gpu

@@ -62,18 +62,18 @@ def module_for_device(device):
     return np
 
 
+def device_of(array):
+    """'cuda' for a CuPy array, 'cpu' for anything else."""
+    return "cuda" if type(array).__module__.startswith("cupy") else "cpu"
+
+
 def array_module(array):
     """The array module that owns `array`: cupy for a CuPy array, numpy otherwise."""
-    if type(array).__module__.startswith("cupy"):
+    if device_of(array) == "cuda":
         import cupy
 
         return cupy
     return np
-
-
-def device_of(array):
-    """'cuda' for a CuPy array, 'cpu' for anything else."""
-    return "cuda" if array_module(array) is not np else "cpu"
 
 
 def to_device(array, device):

@@ -129,7 +129,7 @@ class Tensor:
 
     def detach(self):
         """The same values with no history: gradients stop here."""
-        return Tensor(self.data, dtype=self.dtype)
+        return Tensor(self.data, dtype=self.dtype, device=self.device)
 
     def to(self, target):
         """A copy on another device ('cpu', 'cuda') or with another dtype (np.float64); gradients flow back."""
@@ -339,7 +339,8 @@ def check_compatible(op, *tensors):
     if not float_dtypes:
         return tensors
     dtype = float_dtypes.pop()
-    return tuple(tensor if tensor.dtype == dtype else Tensor(tensor.data, dtype=dtype) for tensor in tensors)
+    return tuple(tensor if tensor.dtype == dtype else Tensor(tensor.data, dtype=dtype, device=tensor.device)
+                 for tensor in tensors)
 
 
 # The op modules import Tensor from this module, so they are imported after it is defined.
