@@ -52,7 +52,7 @@ def reduction_input(draw, distinct=False, min_count=1):
 
 @st.composite
 def pow_input(draw):
-    exponent = draw(st.sampled_from([2, 3, -1, -2, 0.5, 1.5, 4]))
+    exponent = draw(st.sampled_from([2, 3, -1, -2, 0.5, 1.5, 4, 0, 1]))
     integer = float(exponent).is_integer()
     if integer and exponent > 0:
         elements = floats(-2, 2)             # a negative base with an integer exponent
@@ -82,7 +82,8 @@ def transpose_input(draw):
 @st.composite
 def permute_input(draw):
     shape = draw(shapes(min_dims=1, max_dims=4))
-    return (draw(arrays(shape)),), {"axes": tuple(draw(st.permutations(range(len(shape)))))}
+    axes = [axis - len(shape) if draw(st.booleans()) else axis for axis in draw(st.permutations(range(len(shape))))]
+    return (draw(arrays(shape)),), {"axes": tuple(axes)}  # negative axes too: (-1, 0, 1)
 
 
 @st.composite
@@ -95,9 +96,13 @@ def slice_input(draw):
 
 @st.composite
 def integer_array_index_input(draw):
+    """An integer array on any one axis, with slices before it; repeats included (picked twice,
+    gradient twice), and sometimes no picks at all."""
     shape = draw(shapes(min_dims=1))
-    picks = draw(hnp.arrays(np.int64, draw(shapes(min_dims=1, max_dims=2)), elements=st.integers(-shape[0], shape[0] - 1)))
-    return (draw(arrays(shape)),), {"index": picks}  # repeats included: picked twice, gradient twice
+    axis = draw(st.integers(0, len(shape) - 1))
+    pick_shape = draw(st.sampled_from([(0,)]) | shapes(min_dims=1, max_dims=2))
+    picks = draw(hnp.arrays(np.int64, pick_shape, elements=st.integers(-shape[axis], shape[axis] - 1)))
+    return (draw(arrays(shape)),), {"index": (slice(None),) * axis + (picks,)}
 
 
 @st.composite

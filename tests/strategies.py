@@ -38,7 +38,7 @@ def broadcast_pair(draw, elements=None, other_elements=None):
 
 
 @st.composite
-def axis_and_keepdims(draw, ndim, min_count=1):
+def axis_and_keepdims(draw, ndim):
     """An axis argument for a reduction (None, an int, negative included, or a tuple) and keepdims."""
     if ndim == 0:
         return None, draw(st.booleans())
@@ -55,10 +55,12 @@ def axis_and_keepdims(draw, ndim, min_count=1):
 @st.composite
 def matmul_pair(draw):
     """Operands in each form matmul must handle: (B, T, H) @ (H, O), (B, T, H) @ (B, H, S),
-    broadcast batches (1, T, H) @ (B, H, S), matrix @ vector, vector @ matrix, vector @ vector."""
+    broadcast batches (1, T, H) @ (B, H, S), vectors on either side of matrices and batches, and
+    vector @ vector."""
     n, k, m, batch = (draw(st.integers(1, MAX_SIDE)) for _ in range(4))
     form = draw(st.sampled_from(["batched_by_matrix", "batched", "broadcast_batch", "matrix_vector",
-                                 "vector_matrix", "vector_vector", "matrix_matrix"]))
+                                 "vector_matrix", "vector_vector", "matrix_matrix", "batched_by_vector",
+                                 "vector_by_batched"]))
     shape_a, shape_b = {
         "batched_by_matrix": ((batch, n, k), (k, m)),
         "batched": ((batch, n, k), (batch, k, m)),
@@ -67,5 +69,7 @@ def matmul_pair(draw):
         "vector_matrix": ((k,), (k, m)),
         "vector_vector": ((k,), (k,)),
         "matrix_matrix": ((n, k), (k, m)),
+        "batched_by_vector": ((batch, n, k), (k,)),
+        "vector_by_batched": ((k,), (batch, k, m)),
     }[form]
     return draw(arrays(shape_a)), draw(arrays(shape_b))

@@ -25,6 +25,16 @@ def test_an_index_array_out_of_range_is_an_error_not_a_wraparound():
         ag.getitem(Tensor(np.zeros((2, 3))), (slice(None), np.array([0, 3])))
 
 
+def test_a_list_index_is_checked_like_an_array():
+    with pytest.raises(IndexError, match="index 5 is out of range for axis 0 of size 2"):
+        Tensor([1.0, 2.0])[[0, 5]]
+
+
+def test_gradcheck_of_an_empty_input_says_there_is_nothing_to_check():
+    with pytest.raises(ValueError, match="no element to check"):
+        ag.gradcheck(ag.exp, Tensor(np.zeros(0), requires_grad=True, dtype=np.float64))
+
+
 def test_a_target_outside_the_classes_is_an_error():
     with pytest.raises(IndexError, match=r"outside 0..2"):
         ag.cross_entropy(Tensor(np.zeros((2, 3))), np.array([0, 3]))

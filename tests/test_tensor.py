@@ -78,6 +78,14 @@ def test_no_grad_builds_no_graph_and_restores_grad_mode_after_an_error():
     assert (x * 2).parents[0] is x
 
 
+def test_nested_no_grad_restores_the_outer_mode():
+    with no_grad():
+        with no_grad():
+            pass
+        assert not ag.is_grad_enabled()
+    assert ag.is_grad_enabled()
+
+
 def test_detach_stops_the_gradient():
     x = float64(3)
     (x.detach() * x).sum().backward()
@@ -124,6 +132,20 @@ def test_scalars_of_any_float_type_keep_a_float32_tensor_float32():
 def test_mixing_float32_and_float64_tensors_is_a_clear_error():
     with pytest.raises(DTypeError, match="float32 and float64"):
         Tensor([1.0]) + Tensor([1.0], dtype=np.float64)
+    with pytest.raises(DTypeError, match="layer_norm got float32 and float64"):
+        ag.layer_norm(Tensor(np.ones((2, 3))), Tensor(np.ones(3), dtype=np.float64))
+
+
+def test_integer_tensors_divide_into_float32_and_refuse_pow():
+    assert (Tensor([1, 2]) / 2).dtype == np.float32
+    assert (Tensor([1, 2]) / Tensor([2, 4])).dtype == np.float32
+    assert (Tensor([1, 2]) * Tensor([0.5, 0.5])).dtype == np.float32
+    with pytest.raises(TypeError, match=r"convert it first with \.to\(np\.float32\)"):
+        Tensor([4, 9]) ** 0.5
+
+
+def test_where_takes_two_numbers():
+    np.testing.assert_array_equal(ag.where(np.array([True, False]), 0.0, 1.0).numpy(), [0.0, 1.0])
 
 
 def test_a_numpy_array_on_the_left_gives_a_tensor():
@@ -148,6 +170,25 @@ def test_to_another_dtype_sends_the_gradient_back_in_the_original_dtype():
     (x.to(np.float64) * 3).sum().backward()
     assert x.grad.dtype == np.float32
     np.testing.assert_array_equal(x.grad, [3.0, 3.0])
+
+
+def test_shape_methods_take_a_tuple_a_list_or_separate_numbers():
+    x = Tensor(np.arange(6.0).reshape(2, 3))
+    for shape in [((3, 2),), ([3, 2],), (3, 2)]:
+        assert x.reshape(*shape).shape == (3, 2)
+    assert x.permute((1, 0)).shape == x.permute(1, 0).shape == (3, 2)
+    assert x.sum(axis=np.int64(1)).shape == (2,)
+
+
+def test_max_ties_share_the_gradient_equally():
+    x = Tensor([[1.0, 3.0, 3.0], [2.0, 0.0, 2.0]], requires_grad=True)
+    x.max(axis=1).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[0.0, 0.5, 0.5], [0.5, 0.0, 0.5]])
+
+
+def test_a_cast_to_an_integer_dtype_has_no_gradient():
+    ids = Tensor([1.7, 2.2], requires_grad=True).to(np.int64)
+    assert ids.dtype == np.int64 and not ids.requires_grad
 
 
 def test_item_numpy_and_shape_properties():

@@ -10,12 +10,12 @@ from .autograd import backend
 
 
 class TinybertGroup(click.Group):
-    """Runs a command; an error caused by the user's input or machine ends it with one line and exit code 2."""
+    """Runs a command; a device that cannot be used ends it with one line and exit code 2."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except (backend.DeviceError, ValueError) as error:
+        except backend.DeviceError as error:
             click.echo(f"tinybert: error: {error}", err=True)
             ctx.exit(2)
 

@@ -127,3 +127,12 @@ def test_dropout_scales_and_routes_gradients_as_pytorch(p):
         assert_close(result[kept], values[kept] / (1 - p), "kept values are scaled by 1 / (1 - p)")
         assert_close(gradient, kept / (1 - p), "gradient is the mask scaled by 1 / (1 - p)")
     assert_close(dropout(ours, p, training=False).numpy(), F.dropout(theirs, p, training=False).detach().numpy(), "eval")
+
+
+def test_max_splits_the_gradient_among_ties_as_torch_amax():
+    values = np.array([[1.0, 3.0, 3.0, 0.0], [2.0, 2.0, 2.0, -1.0]])
+    ours, theirs = Tensor(values, requires_grad=True, dtype=np.float64), torch.tensor(values, requires_grad=True)
+    cotangent = np.array([0.3, -1.7])
+    ours.max(axis=1).backward(cotangent)
+    torch.amax(theirs, dim=1).backward(torch.tensor(cotangent))
+    assert_close(ours.grad, theirs.grad.numpy(), "gradient with ties")

@@ -2,7 +2,7 @@
 derivatives, and reverse-mode differentiation over the graph they build.
 
 It imports nothing else from tinybert; everything else in tinybert is built on it.
-Read it in this order: backend, tensor, arithmetic, elementwise, reductions, shapes,
+Read it in this order: backend, tensor, arithmetic, erf, elementwise, reductions, shapes,
 selection, softmax, layer_norm, dropout, losses, gradcheck.
 """
 

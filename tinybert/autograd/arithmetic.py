@@ -5,6 +5,8 @@ every output element that reused an input element sends it a gradient, so the
 backward sums the gradient over those axes: `sum_to_shape`.
 """
 
+import numpy as np
+
 from .tensor import Tensor, check_compatible, lift, make_result
 
 
@@ -19,7 +21,7 @@ def sum_to_shape(grad, shape):
 
 def operands(op, a, b):
     """Both operands as tensors on one device with one floating dtype (a Python number takes the other's)."""
-    like = a if isinstance(a, Tensor) else b
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(a)
     return check_compatible(op, lift(a, like), lift(b, like))
 
 
@@ -52,6 +54,8 @@ def mul(a, b):
 
 def div(a, b):
     a, b = operands("div", a, b)
+    if a.dtype.kind != "f":  # integer / integer: true division, in the default float32
+        a, b = (Tensor(operand.data, dtype=np.float32, device=operand.device) for operand in (a, b))
     out = a.data / b.data
 
     def backward(grad):  # d(a / b): da = grad / b, db = -grad * a / b^2 = -grad * out / b
@@ -72,10 +76,15 @@ def pow(base, exponent):
     """base ** exponent for a number `exponent`; a negative base works with an integer exponent."""
     if isinstance(exponent, Tensor):
         raise TypeError("pow takes a number as exponent; for a tensor exponent write exp(exponent * log(base))")
+    if base.dtype.kind != "f":
+        raise TypeError(f"pow of a {base.dtype} tensor: convert it first with .to(np.float32)")
     exponent = base.dtype.type(exponent)  # a float64 exponent would turn a float32 base into float64
+    # x * x for the common square: NumPy's float32 power is many times slower than a multiply
     out = base.data * base.data if exponent == 2 else base.xp.power(base.data, exponent)
 
-    def backward(grad):  # d(x^p): dx = grad * p * x^(p-1)
+    def backward(grad):  # d(x^p): dx = grad * p * x^(p-1)  (and 0 for p = 0, where 0 * 0^-1 would be NaN)
+        if exponent == 0:
+            return (base.xp.zeros_like(grad),)
         return (grad * exponent * base.xp.power(base.data, exponent - 1),)
 
     return make_result(out, "pow", (base,), backward)
@@ -96,7 +105,7 @@ def matmul(a, b):
         if b.ndim == 1:
             grad = grad[..., None]     # restore the (H, 1) column's axis first: (...,) -> (..., 1)
         if a.ndim == 1:
-            grad = grad[..., None, :]  # then the (1, H) row's: (..., m) -> (..., 1, m)
+            grad = grad[..., None, :]  # then the (1, H) row's: (..., O) -> (..., 1, O)
         grad_a = grad @ b_matrix.swapaxes(-1, -2)
         if b_matrix.ndim == 2 and grad.ndim > 2:
             # (B, T, H) @ (H, O): fold the batch into the rows, one (H, B*T) @ (B*T, O) product.

@@ -1,9 +1,10 @@
 """Where arrays live: NumPy on the CPU, CuPy on a GPU.
 
-Every op asks `array_module(array)` for the module that owns its arrays and
-calls `xp.exp`, `xp.matmul`, ... through it, so one piece of op code runs on
-both devices. The few things NumPy and CuPy spell differently (scatter-add,
-random generators, copying to the host) go through one helper each, here.
+Every op asks its tensor for `x.xp`, the module that owns its array (found by
+`array_module` here), and calls `xp.exp`, `xp.matmul`, ... through it, so one
+piece of op code runs on both devices. The few things NumPy and CuPy do
+differently (scatter-add, random generators, copying to the host, checking
+indices) go through one helper each, here.
 
 The default device is "cpu", or whatever the environment variable
 TINYBERT_DEVICE names ("cpu" or "cuda").
@@ -100,12 +101,25 @@ def scatter_add(target, indices, values):
         cupyx.scatter_add(target, indices, values)
 
 
+def first_out_of_range(indices, low, high):
+    """The first value of the integer array `indices` outside [low, high), or None when all lie inside.
+
+    NumPy raises on an index out of range, but CuPy silently wraps it around, so tinybert checks
+    every index array itself before using it."""
+    if indices.size == 0:
+        return None
+    smallest, largest = int(indices.min()), int(indices.max())
+    if largest >= high:
+        return largest
+    return smallest if smallest < low else None
+
+
 _generators = {}
 _seed = None
 
 
 def manual_seed(seed):
-    """Reseed the random generator of every device, so dropout and initialisation repeat exactly."""
+    """Seed the random generator of every device, so a run's random numbers (dropout masks) repeat exactly."""
     global _seed
     _seed = int(seed)
     _generators.clear()

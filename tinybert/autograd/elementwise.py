@@ -1,7 +1,8 @@
 """Element-wise functions: each output element depends on one input element only.
 
 Each is written so that inputs of magnitude 1e4 give finite values and gradients
-(except exp itself, whose true value overflows).
+(except exp itself, whose true value overflows, and log and sqrt, which need
+positive inputs).
 """
 
 import math
@@ -48,9 +49,16 @@ def tanh(x):
     return make_result(out, "tanh", (x,), backward)
 
 
+def sigmoid_array(data, xp):
+    """1 / (1 + exp(-x)) on an array, accurate at both ends: with e = exp(-|x|) <= 1 (no overflow),
+    1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0 (so sigmoid(-30) is 9.4e-14, not 0)."""
+    small = xp.exp(-xp.abs(data))
+    return xp.where(data >= 0, 1, small) / (1 + small)
+
+
 def sigmoid(x):
-    """1 / (1 + exp(-x)), computed as (1 + tanh(x / 2)) / 2, which never overflows."""
-    out = 0.5 * (1 + x.xp.tanh(0.5 * x.data))
+    """1 / (1 + exp(-x)), the logistic function."""
+    out = sigmoid_array(x.data, x.xp)
 
     def backward(grad):  # d sigmoid(x) = sigmoid(x) (1 - sigmoid(x)) dx
         return (grad * out * (1 - out),)
@@ -85,11 +93,10 @@ def gelu(x, approximate="none"):
 
 def _gelu_tanh(x):
     data = x.data
-    inner = SQRT_2_OVER_PI * (data + 0.044715 * data * data * data)
-    half_one_plus_tanh = 0.5 * (1 + x.xp.tanh(inner))
+    tanh_inner = x.xp.tanh(SQRT_2_OVER_PI * (data + 0.044715 * data * data * data))
+    half_one_plus_tanh = 0.5 * (1 + tanh_inner)
 
     def backward(grad):  # d: 0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2), t = tanh(inner)
-        tanh_inner = 2 * half_one_plus_tanh - 1
         slope = SQRT_2_OVER_PI * (1 + 3 * 0.044715 * data * data)
         return (grad * (half_one_plus_tanh + 0.5 * data * (1 - tanh_inner * tanh_inner) * slope),)
 

@@ -2,7 +2,7 @@
 
 NumPy has no erf, and BERT's GELU needs it: x * (1 + erf(x / sqrt(2))) / 2.
   - float64 arrays (gradient checks, cross-checks) use the standard library's math.erf,
-    exact to the last bit; slow, but those arrays are small.
+    accurate to about one unit in the last place; slow, but those arrays are small.
   - float32 arrays use formula 7.1.26 of Abramowitz and Stegun's Handbook of Mathematical
     Functions, erf(x) = 1 - (a1 t + a2 t^2 + a3 t^3 + a4 t^4 + a5 t^5) exp(-x^2) with
     t = 1 / (1 + p |x|), whose error, below 1.5e-7, is about float32's own rounding step.

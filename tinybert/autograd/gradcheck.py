@@ -75,6 +75,8 @@ def compare_gradients(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0):
             max_difference, elements = max(max_difference, difference), elements + 1
             if worst is None or excess > worst.excess:
                 worst = GradientComparison(number, index, float(analytic[index]), numeric, excess, 0.0, 0)
+    if worst is None:
+        raise ValueError("gradcheck found no element to check: give inputs with at least one element")
     worst.max_difference, worst.elements = max_difference, elements
     return worst
 

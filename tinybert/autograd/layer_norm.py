@@ -4,12 +4,13 @@ Over the last axis: y = (x - mean) / sqrt(var + eps) * weight + bias, with the b
 variance and eps inside the root, as PyTorch, Hugging Face and BERT compute it.
 """
 
-from .tensor import make_result
+from .tensor import check_compatible, make_result
 
 
 def layer_norm(x, weight=None, bias=None, eps=1e-5):
     """Normalise each row of x (..., H) to mean 0 and variance 1, then scale and shift by
     weight (H,) and bias (H,) when given."""
+    parents = check_compatible("layer_norm", *(tensor for tensor in (x, weight, bias) if tensor is not None))
     xp = x.xp
     centered = x.data - x.data.mean(axis=-1, keepdims=True)                 # (..., H)
     rstd = 1 / xp.sqrt((centered * centered).mean(axis=-1, keepdims=True) + eps)  # (..., 1)
@@ -17,7 +18,6 @@ def layer_norm(x, weight=None, bias=None, eps=1e-5):
     out = norm if weight is None else norm * weight.data
     if bias is not None:
         out = out + bias.data
-    parents = tuple(tensor for tensor in (x, weight, bias) if tensor is not None)
     rows = (-1, x.shape[-1])  # every axis but the last is a row
 
     def backward(grad):

@@ -5,8 +5,10 @@ Each fused loss computes one loss per element with its own hand-derived backward
 losses such as `ce_a + ce_b + 30 * mse` back-propagates like any other expression.
 """
 
-from . import reductions
+from . import backend, reductions
 from .arithmetic import operands
+from .elementwise import sigmoid_array
+from .softmax import log_softmax_array
 from .tensor import Tensor, as_array, make_result
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -42,12 +44,11 @@ def cross_entropy(logits, targets, ignore_index=-100, reduction="mean"):
     flat_targets = targets.reshape(-1)                                    # (N,)
     counted = flat_targets != ignore_index                                # (N,)
     picked = xp.where(counted, flat_targets, 0)                           # (N,) a safe index at ignored rows
-    if picked.size and (int(picked.min()) < 0 or int(picked.max()) >= num_classes):
+    if backend.first_out_of_range(picked, 0, num_classes) is not None:
         raise IndexError(f"a target lies outside 0..{num_classes - 1}: targets are class indices "
                          f"(or ignore_index={ignore_index} for positions to skip)")
     rows = xp.arange(picked.shape[0])
-    shifted = scores - scores.max(axis=-1, keepdims=True)
-    log_probs = shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))  # (N, C)
+    log_probs = log_softmax_array(scores, xp)                             # (N, C)
     losses = -log_probs[rows, picked] * counted                                # (N,)
 
     def backward(grad):  # d -log softmax(z)[t]: dz = softmax(z) - onehot(t), zero at ignored rows
@@ -93,13 +94,14 @@ def binary_cross_entropy(probabilities, target, reduction="mean"):
 
 def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
     """binary_cross_entropy(sigmoid(x), y), computed as max(x, 0) - x y + log(1 + exp(-|x|)),
-    which stays finite for any x (no sigmoid that rounds to 0 or 1, no exp that overflows)."""
+    which stays finite for any x: the loss never takes the log of a sigmoid that rounded to 0 or 1,
+    and exp only ever sees -|x| <= 0."""
     check_reduction(reduction)
     logits, target = operands("binary_cross_entropy_with_logits", logits, target)
     xp, x, y = logits.xp, logits.data, target.data
 
     def backward(grad):  # dx = sigmoid(x) - y,  dy = -x
-        return (grad * (0.5 * (1 + xp.tanh(0.5 * x)) - y), grad * -x)
+        return (grad * (sigmoid_array(x, xp) - y), grad * -x)
 
     losses = make_result(xp.maximum(x, 0) - x * y + xp.log1p(xp.exp(-xp.abs(x))),
                          "binary_cross_entropy_with_logits", (logits, target), backward)

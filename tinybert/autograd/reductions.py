@@ -7,6 +7,8 @@ broadcasts.
 
 import math
 
+import numpy as np
+
 from .tensor import make_result
 
 
@@ -14,7 +16,7 @@ def normalize_axes(axis, ndim):
     """`axis` (None, an int or a tuple, negatives allowed) as a sorted tuple of non-negative axes."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     for one in axes:
         if not -ndim <= one < ndim:
             raise ValueError(f"axis {one} is out of range for a tensor with {ndim} axes")

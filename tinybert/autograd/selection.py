@@ -14,8 +14,8 @@ def embedding(weight, ids):
     vocab_size = weight.shape[0]
     if ids.dtype.kind not in "iu":
         raise TypeError(f"embedding ids must be integers, not {ids.dtype}")
-    if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= vocab_size):
-        bad = int(ids.max()) if int(ids.max()) >= vocab_size else int(ids.min())
+    bad = backend.first_out_of_range(ids, 0, vocab_size)
+    if bad is not None:
         raise IndexError(f"id {bad} is outside the embedding table of {vocab_size} rows: ids must lie in "
                          f"0..{vocab_size - 1} (were the ids made with another vocabulary?)")
 
@@ -32,7 +32,8 @@ def where(condition, a, b):
     a, b = operands("where", a, b)
     condition = as_array(condition.data if isinstance(condition, Tensor) else condition, device=a.device)
     if condition.dtype != bool:
-        raise TypeError(f"where needs a boolean condition, not {condition.dtype}: compare first, e.g. mask == 1")
+        raise TypeError(f"where needs a boolean condition, not {condition.dtype}: "
+                        "turn a 0/1 mask into one with a comparison on its array, e.g. mask_array == 1")
     xp = a.xp
 
     def backward(grad):  # da = grad where condition, db = grad elsewhere

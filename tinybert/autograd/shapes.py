@@ -28,6 +28,7 @@ def transpose(x, axis1=-2, axis2=-1):
 
 def permute(x, axes):
     """Reorder all axes: permute(x, (0, 2, 1, 3)) turns (B, T, nh, hs) into (B, nh, T, hs)."""
+    axes = tuple(axis % x.ndim for axis in axes)  # (-1, 0, 1) -> (2, 0, 1)
     inverse = tuple(int(axis) for axis in np.argsort(axes))
 
     def backward(grad):  # undo the permutation with its inverse
@@ -53,12 +54,20 @@ def check_index(index, shape):
         if part is Ellipsis:
             axis += len(shape) - sum(axes_taken(other) for other in parts if other is not Ellipsis)
             continue
-        if hasattr(part, "dtype") and part.dtype.kind in "iu" and part.size and axis < len(shape):
-            low, high = int(part.min()), int(part.max())
-            if low < -shape[axis] or high >= shape[axis]:
-                bad = high if high >= shape[axis] else low
+        if hasattr(part, "dtype") and part.dtype.kind in "iu" and axis < len(shape):
+            bad = backend.first_out_of_range(part, -shape[axis], shape[axis])
+            if bad is not None:
                 raise IndexError(f"index {bad} is out of range for axis {axis} of size {shape[axis]}")
         axis += axes_taken(part)
+
+
+def as_index_array(part, xp):
+    """One part of an index with tensors and lists turned into arrays; ints, slices, None and ... as they are."""
+    if isinstance(part, Tensor):
+        return part.data
+    if isinstance(part, list):
+        return xp.asarray(part)
+    return part
 
 
 def is_basic(index):
@@ -68,11 +77,11 @@ def is_basic(index):
 
 
 def getitem(x, index):
-    """x[index] with NumPy's rules: ints, slices, None, ..., integer and boolean arrays."""
+    """x[index] with NumPy's rules: ints, slices, None, ..., integer and boolean arrays (or lists)."""
     if isinstance(index, tuple):
-        index = tuple(part.data if isinstance(part, Tensor) else part for part in index)
-    elif isinstance(index, Tensor):
-        index = index.data
+        index = tuple(as_index_array(part, x.xp) for part in index)
+    else:
+        index = as_index_array(index, x.xp)
     check_index(index, x.shape)
 
     def backward(grad):  # each picked element gets its gradient back; picked twice, it gets the sum

@@ -19,11 +19,17 @@ def softmax(x, axis=-1):
     return make_result(out, "softmax", (x,), backward)
 
 
+def log_softmax_array(data, xp, axis=-1):
+    """x - log(sum(exp(x))) on an array, computed from x - max(x): no softmax is formed on the way,
+    so a probability that would underflow to 0 still gets its finite log (-2e4, not -inf)."""
+    shifted = data - data.max(axis=axis, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+
+
 def log_softmax(x, axis=-1):
-    """x - log(sum(exp(x))) along `axis`, without ever forming a softmax that could underflow to 0."""
+    """log(softmax(x)) along `axis`, computed without taking the log of a softmax."""
     xp = x.xp
-    shifted = x.data - x.data.max(axis=axis, keepdims=True)
-    out = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+    out = log_softmax_array(x.data, xp, axis)
 
     def backward(grad):  # d log_softmax: dx = dy - softmax(x) * sum(dy, axis)
         return (grad - xp.exp(out) * grad.sum(axis=axis, keepdims=True),)

@@ -132,7 +132,10 @@ class Tensor:
         return Tensor(self.data, dtype=self.dtype, device=self.device)
 
     def to(self, target):
-        """A copy on another device ('cpu', 'cuda') or with another dtype (np.float64); gradients flow back."""
+        """A copy on another device ('cpu', 'cuda') or with another dtype (np.float64); gradients flow
+        back, except through a cast to an integer or boolean dtype, which has no gradient."""
+        if not isinstance(target, str) and np.dtype(target).kind != "f":
+            return Tensor(self.data.astype(target), device=self.device)
         if isinstance(target, str):
             data, back = backend.to_device(self.data, target), lambda grad: backend.to_device(grad, self.device)
         else:
@@ -253,13 +256,13 @@ class Tensor:
         return reductions.var(self, axis, keepdims, ddof)
 
     def reshape(self, *shape):
-        return shapes.reshape(self, shape[0] if len(shape) == 1 and isinstance(shape[0], tuple) else shape)
+        return shapes.reshape(self, one_sequence(shape))
 
     def transpose(self, axis1=-2, axis2=-1):
         return shapes.transpose(self, axis1, axis2)
 
     def permute(self, *axes):
-        return shapes.permute(self, axes)
+        return shapes.permute(self, one_sequence(axes))
 
     def exp(self):
         return elementwise.exp(self)
@@ -280,9 +283,14 @@ class Tensor:
         return elementwise.relu(self)
 
 
+def one_sequence(arguments):
+    """x.reshape(2, 3), x.reshape((2, 3)) and x.reshape([2, 3]) all mean the shape (2, 3)."""
+    return tuple(arguments[0]) if len(arguments) == 1 and isinstance(arguments[0], (tuple, list)) else arguments
+
+
 def make_result(data, op, parents, backward):
-    """The tensor an op returns. It records `op`, `parents` and `backward` (grad -> one grad per
-    parent) only when grad mode is on and some parent requires a gradient; otherwise no graph."""
+    """The tensor an op returns. It always records `op`; it records `parents` and `backward`
+    (grad -> one grad per parent) only when grad mode is on and some parent requires a gradient."""
     result = Tensor.__new__(Tensor)
     # NumPy turns 0-d results into scalars (np.float64(3.0)); keep them 0-d arrays
     result.data = data if data.ndim else backend.array_module(data).asarray(data)
