@@ -1,5 +1,8 @@
 """Properties the math guarantees, checked on hypothesis-drawn inputs: each fails if an op is wrong."""
 
+import subprocess
+import sys
+
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
@@ -121,3 +124,11 @@ def test_dropout_repeats_after_manual_seed_and_drops_everything_at_p_one():
     ag.manual_seed(7)
     np.testing.assert_array_equal(ag.dropout(x, 0.5).numpy(), first)
     np.testing.assert_array_equal(ag.dropout(x, 1.0).numpy(), np.zeros((10, 10)))
+
+
+def test_two_fresh_processes_draw_the_same_dropout_mask():
+    script = ("import numpy as np; from tinybert.autograd import Tensor, dropout; "
+              "print(np.flatnonzero(dropout(Tensor(np.ones(64)), 0.5).numpy()).tolist())")
+    first, second = (subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+                     for _ in range(2))
+    assert first == second and first.strip() != "[]"

@@ -115,7 +115,7 @@ def first_out_of_range(indices, low, high):
 
 
 _generators = {}
-_seed = None
+_seed = 0  # seeded from the start, as in PyTorch, so two runs of one script draw the same numbers
 
 
 def manual_seed(seed):
