@@ -189,6 +189,7 @@ class Tensor:
             if grad is None:
                 continue
             if node.is_leaf or node.retains_grad:
+                # a copy: `grad` may be shared (add hands one array to both inputs) or a read-only view
                 node.grad = grad.copy() if node.grad is None else node.grad + grad
             if node.is_leaf:
                 continue
