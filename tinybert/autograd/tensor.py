@@ -77,7 +77,8 @@ class Tensor:
     def __init__(self, data, requires_grad=False, dtype=None, device=None, name=None):
         self.data = as_array(data, dtype, device)
         if requires_grad and self.data.dtype.kind != "f":
-            raise GradientError(f"only floating tensors can require gradients, not {self.data.dtype}")
+            raise GradientError(f"only floating tensors can require gradients, not {self.data.dtype}: "
+                                "write 1.0 rather than 1, or pass dtype=np.float32")
         self.requires_grad = requires_grad
         self.grad = None
         self.op = "leaf"
