@@ -17,6 +17,7 @@ class Parameter(Tensor):
 
     def __init__(self, data, dtype=None, device=None):
         super().__init__(data, requires_grad=True, dtype=dtype, device=device)
+        self.data = self.data.copy()  # its own array: training must not write into the caller's
 
 
 class StateDictError(KeyError):

@@ -1,0 +1,173 @@
+"""The optimizers: SGD with momentum, Adam and AdamW, each as torch.optim computes it.
+
+An optimizer holds parameter groups: dicts with "params" (a list of Parameters) and the group's
+hyperparameters ("lr", "weight_decay", ...); a group may override the optimizer's defaults, and a
+schedule sets each group's "lr" between steps. `step()` updates, in place, every parameter that has
+a gradient, from that gradient and the state the optimizer keeps for the parameter (a velocity, or
+Adam's moving averages); `zero_grad()` clears the gradients, which otherwise add up.
+"""
+
+from ..autograd import Tensor
+from ..nn import LayerNorm
+
+GROUP_KEYS = ("params", "names")  # what a group holds besides hyperparameters; "names" is for reading only
+
+
+class Optimizer:
+    """The base: parameter groups, `zero_grad()`, and `step()`, which calls the subclass's
+    `update(parameter, group, state)` once for each parameter that has a gradient."""
+
+    def __init__(self, params, **defaults):
+        self.defaults = defaults
+        self.param_groups = [self.checked_group(group) for group in as_groups(params)]
+        self.state = {}  # parameter -> its buffers, made by new_state() at its first step
+        every_parameter = [parameter for group in self.param_groups for parameter in group["params"]]
+        if len({id(parameter) for parameter in every_parameter}) < len(every_parameter):
+            raise ValueError(f"{type(self).__name__} got a parameter twice: give each parameter to one group "
+                             "(model.parameters() lists a tied weight once)")
+
+    def checked_group(self, group):
+        """`group` with the defaults filled in, every key known and every hyperparameter checked."""
+        if "params" not in group:
+            raise ValueError(f"a parameter group of {type(self).__name__} has no 'params': give it a list of them")
+        unknown = sorted(set(group) - set(GROUP_KEYS) - set(self.defaults))
+        if unknown:
+            raise ValueError(f"unknown key {unknown[0]!r} in a parameter group of {type(self).__name__}: "
+                             f"use {', '.join(GROUP_KEYS + tuple(self.defaults))}")
+        group = {**self.defaults, **group, "params": list(group["params"])}
+        for parameter in group["params"]:
+            if not (isinstance(parameter, Tensor) and parameter.requires_grad and parameter.is_leaf):
+                raise TypeError(f"{type(self).__name__} got a {type(parameter).__name__} where a Parameter belongs: "
+                                "pass model.parameters(), or parameter_groups(model, weight_decay)")
+        return checked_hyperparameters(group)
+
+    def step(self):
+        """Update every parameter that has a gradient; a parameter whose grad is None is left alone."""
+        for group in self.param_groups:
+            for parameter in group["params"]:
+                if parameter.grad is None:
+                    continue
+                if parameter not in self.state:
+                    self.state[parameter] = self.new_state(parameter)
+                self.update(parameter, group, self.state[parameter])
+
+    def zero_grad(self):
+        """Forget every parameter's gradient (set it to None), ready for the next backward."""
+        for group in self.param_groups:
+            for parameter in group["params"]:
+                parameter.zero_grad()
+
+    def new_state(self, parameter):
+        raise NotImplementedError(f"{type(self).__name__} must define new_state()")
+
+    def update(self, parameter, group, state):
+        raise NotImplementedError(f"{type(self).__name__} must define update()")
+
+
+def as_groups(params):
+    """A list of parameter groups from either a list of groups or an iterable of parameters (one group)."""
+    if isinstance(params, Tensor):  # a tensor is iterable, by rows: catch it before list() splits it
+        raise TypeError("the optimizer got one tensor, not a list of them: pass [weight], or model.parameters()")
+    params = list(params)
+    if not params:
+        raise ValueError("the optimizer got no parameters: pass model.parameters(), "
+                         "or parameter_groups(model, weight_decay)")
+    return params if isinstance(params[0], dict) else [{"params": params}]
+
+
+def checked_hyperparameters(group):
+    """`group` with its hyperparameters checked and made Python floats (an np.float64 learning rate
+    would turn float32 updates into float64 ones)."""
+    for key in ("lr", "eps", "weight_decay"):
+        if key in group:
+            if not group[key] >= 0:
+                raise ValueError(f"{key}={group[key]!r} is negative: {key} must be 0 or more")
+            group[key] = float(group[key])
+    if "momentum" in group:
+        if not 0 <= group["momentum"] < 1:
+            raise ValueError(f"momentum={group['momentum']!r} is outside [0, 1): "
+                             "it is the part of the velocity kept each step, e.g. 0.9")
+        group["momentum"] = float(group["momentum"])
+    if "betas" in group:
+        betas = tuple(group["betas"])
+        if len(betas) != 2 or not all(0 <= beta < 1 for beta in betas):
+            raise ValueError(f"betas={group['betas']!r} must be two decay rates in [0, 1), e.g. (0.9, 0.999)")
+        group["betas"] = tuple(float(beta) for beta in betas)
+    return group
+
+
+def parameter_groups(module, weight_decay):
+    """Two groups of `module`'s parameters: the first decays by `weight_decay`, the second, every bias and
+    every LayerNorm weight, does not decay, as in BERT (google-research/bert's exclude_from_weight_decay)
+    and Hugging Face: they are few and set offsets and scales, not how inputs mix, so decay would
+    regularise little, and a LayerNorm weight pulled toward 0 silences its layer. Each group lists its
+    parameters' dotted names under "names", for reading."""
+    layer_norm_weights = {id(layer.weight) for _, layer in module.named_modules() if isinstance(layer, LayerNorm)}
+    decay = {"params": [], "names": [], "weight_decay": weight_decay}
+    no_decay = {"params": [], "names": [], "weight_decay": 0.0}
+    for name, parameter in module.named_parameters():
+        is_bias = name.split(".")[-1] == "bias"
+        group = no_decay if is_bias or id(parameter) in layer_norm_weights else decay
+        group["params"].append(parameter)
+        group["names"].append(name)
+    return [decay, no_decay]
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with momentum, in PyTorch's form (no dampening, no Nesterov):
+    the velocity is the sum of all past gradients, each weighted by `momentum` once for every step
+    since it came. Weight decay is L2, added to the gradient."""
+
+    def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
+        super().__init__(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+
+    def new_state(self, parameter):
+        return {"velocity": parameter.xp.zeros_like(parameter.data)}
+
+    def update(self, parameter, group, state):
+        grad = parameter.grad + group["weight_decay"] * parameter.data  # g = g + wd p
+        state["velocity"] = group["momentum"] * state["velocity"] + grad  # v = mu v + g
+        parameter.data -= group["lr"] * state["velocity"]  # p = p - lr v
+
+
+class Adam(Optimizer):
+    """Adam (Kingma and Ba 2015, Algorithm 1), as torch.optim.Adam: each element's step is the moving
+    average of its gradient over the root of the moving average of its squared gradient. Weight decay
+    is L2, added to the gradient, so Adam's scaling weakens it where gradients are large (AdamW fixes that)."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+    def new_state(self, parameter):
+        xp = parameter.xp
+        return {"step": 0, "mean": xp.zeros_like(parameter.data), "mean_square": xp.zeros_like(parameter.data)}
+
+    def update(self, parameter, group, state):
+        grad = parameter.grad + group["weight_decay"] * parameter.data  # g = g + wd p
+        self.adam_step(parameter, grad, group, state)
+
+    def adam_step(self, parameter, grad, group, state):
+        """Move `parameter` by the bias-corrected moving averages of `grad` (m and v in the paper)."""
+        beta1, beta2 = group["betas"]
+        state["step"] += 1
+        state["mean"] = beta1 * state["mean"] + (1 - beta1) * grad  # m = b1 m + (1 - b1) g
+        state["mean_square"] = beta2 * state["mean_square"] + (1 - beta2) * grad * grad  # v = b2 v + (1 - b2) g^2
+        # both averages start at 0, so early on they are too small by a factor 1 - b^t: divide it out
+        mean = state["mean"] / (1 - beta1 ** state["step"])  # m_hat = m / (1 - b1^t)
+        mean_square = state["mean_square"] / (1 - beta2 ** state["step"])  # v_hat = v / (1 - b2^t)
+        # p = p - lr m_hat / (sqrt(v_hat) + eps)
+        parameter.data -= group["lr"] * mean / (parameter.xp.sqrt(mean_square) + group["eps"])
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov and Hutter 2019), as torch.optim.AdamW: the decay
+    shrinks the weights directly, outside the moving averages, so every weight decays at the same rate
+    whatever its gradients. (google-research/bert's AdamWeightDecayOptimizer decays the same way but
+    leaves out the bias correction; Hugging Face and PyTorch keep it, and so does tinybert.)"""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+    def update(self, parameter, group, state):
+        parameter.data *= 1 - group["lr"] * group["weight_decay"]  # p = p - lr wd p
+        self.adam_step(parameter, parameter.grad, group, state)
