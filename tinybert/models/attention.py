@@ -1,0 +1,175 @@
+"""Attention: every query position takes a weighted average of the values, weighted by how well
+its query matches each key.
+
+Read it in this order:
+  causal_mask, padding_mask            which keys a query may look at
+  masked_softmax                       scores -> weights, with masked keys at exactly 0
+  scaled_dot_product_attention         Vaswani et al. 2017, section 3.2.1, equation (1)
+  MultiHeadAttention                   Vaswani et al. 2017, section 3.2.2
+  AdditiveAttention                    Bahdanau, Cho and Bengio 2015, the attention before the Transformer
+
+Masks are boolean arrays, True = keep (the query may attend to that key), False = masked. They
+broadcast to the scores' shape (..., T, S), T queries by S keys, and combine with `&`:
+`causal_mask(T) & padding_mask(is_real)` is a decoder's mask over a padded batch. None means no mask.
+"""
+
+import math
+
+import numpy as np
+
+from .. import autograd as ag
+from ..nn import Linear, Module
+
+
+def causal_mask(length):
+    """(T, T), True on and below the diagonal: position i may attend to positions 0..i, never to
+    a later one, so a model trained to predict token i + 1 cannot read it."""
+    return np.tril(np.ones((length, length), dtype=bool))  # (T, T)
+
+
+def padding_mask(is_real):
+    """A key padding mask from `is_real` (B, S), True at real tokens and False at padding.
+
+    Returns (B, 1, 1, S): it masks keys (the last axis of the scores), so no query looks at padding;
+    it never masks a whole query row. It broadcasts over heads (nh) and queries (T) in (B, nh, T, S)."""
+    if is_real.dtype != bool:
+        raise TypeError(f"padding_mask needs a boolean array, True at real tokens, not {is_real.dtype}: "
+                        "from a 0/1 attention mask write attention_mask == 1, from token ids ids != pad_id")
+    if is_real.ndim != 2:
+        raise ValueError(f"padding_mask needs one row per batch element, (B, S), not shape {is_real.shape}")
+    return is_real[:, None, None, :]  # (B, S) -> (B, 1, 1, S)
+
+
+def masked_softmax(scores, mask):
+    """softmax over the keys (the last axis) of `scores` (..., T, S), with masked keys at weight 0.
+
+    A masked score is set to -inf (with `where`, not by adding a finite -1e4), so exp gives it exactly
+    0 weight. A query whose keys are all masked would have a row of -inf, and softmax of that is
+    0 / 0 = NaN; such a row gets weights 0 instead, so its output is 0 and every gradient through
+    it is 0."""
+    if mask is None:
+        return ag.softmax(scores, axis=-1)  # (..., T, S)
+    xp = scores.xp
+    mask = xp.asarray(mask)
+    if mask.dtype != bool:
+        raise TypeError(f"attention masks are boolean, True = may attend, not {mask.dtype}: "
+                        "for an additive mask of 0 and -inf write mask == 0, for a 0/1 mask mask == 1")
+    try:
+        keep = xp.broadcast_to(mask, scores.shape)  # (..., T, S)
+    except ValueError:
+        raise ValueError(f"a mask of shape {mask.shape} does not broadcast to the attention scores' shape "
+                         f"{scores.shape}: a causal mask is (T, T), a key padding mask (B, 1, 1, S) "
+                         "(see padding_mask)") from None
+    row_has_a_key = keep.any(axis=-1, keepdims=True)  # (..., T, 1)
+    scores = ag.where(keep, scores, -np.inf)  # (..., T, S)
+    scores = ag.where(row_has_a_key, scores, 0.0)  # an all -inf row becomes finite, zeroed below
+    return ag.where(row_has_a_key, ag.softmax(scores, axis=-1), 0.0)  # (..., T, S)
+
+
+def scaled_dot_product_attention(q, k, v, mask=None, dropout=0.0, training=False):
+    """Attention(Q, K, V) = softmax(Q K^T / sqrt(d)) V (Vaswani et al. 2017, equation 1).
+
+    q (..., T, d), k (..., S, d), v (..., S, dv) -> output (..., T, dv) and weights (..., T, S).
+    Dividing by sqrt(d) keeps the scores' variance near 1 whatever d is, so the softmax does not
+    saturate into a one-hot row with vanishing gradients.
+
+    mask: boolean, True = keep (the query may attend to that key), False = masked; broadcast to
+    (..., T, S); None attends everywhere. A query whose keys are all masked gets weights 0 and
+    output 0. In training, dropout zeroes weights with probability `dropout` (and scales the rest);
+    the weights returned are those before dropout, so their rows sum to 1."""
+    d = q.shape[-1]
+    scores = q @ k.transpose() / math.sqrt(d)  # (..., T, d) @ (..., d, S) -> (..., T, S)
+    weights = masked_softmax(scores, mask)  # (..., T, S)
+    output = ag.dropout(weights, dropout, training) @ v  # (..., T, S) @ (..., S, dv) -> (..., T, dv)
+    return output, weights
+
+
+class MultiHeadAttention(Module):
+    """MultiHead(Q, K, V) = Concat(head_1, ..., head_h) W^O, head_i = Attention(Q W_i^Q, K W_i^K, V W_i^V)
+    (Vaswani et al. 2017, section 3.2.2).
+
+    Each of the nh heads attends in its own d_head = d_model / nh dimensions, so heads can look for
+    different things (Clark et al. 2019 found BERT heads that follow syntax, others coreference), for
+    about the cost of one attention over all d_model dimensions. The projections q, k, v hold all
+    heads' W_i side by side: head i owns columns i * d_head .. (i + 1) * d_head - 1; `out` is W^O.
+    After each call, `attention_weights` (B, nh, T, S) holds the weights for inspection."""
+
+    def __init__(self, d_model, num_heads, dropout=0.0, init="bert", bias=True):
+        if d_model % num_heads:
+            raise ValueError(f"d_model={d_model} does not split evenly into num_heads={num_heads}: each head gets "
+                             "d_model / num_heads dimensions, so choose num_heads among the divisors of d_model")
+        self.num_heads = num_heads
+        self.d_head = d_model // num_heads
+        self.attention_dropout = dropout  # the probability of dropping each attention weight in training
+        self.q = Linear(d_model, d_model, bias=bias, init=init)
+        self.k = Linear(d_model, d_model, bias=bias, init=init)
+        self.v = Linear(d_model, d_model, bias=bias, init=init)
+        self.out = Linear(d_model, d_model, bias=bias, init=init)
+        self.attention_weights = None
+
+    def split_heads(self, x):
+        """(B, L, d_model) -> (B, nh, L, d_head), L being T for queries and S for keys and values."""
+        B, L, _ = x.shape
+        x = x.reshape(B, L, self.num_heads, self.d_head)  # (B, L, nh, d_head)
+        return x.permute(0, 2, 1, 3)  # (B, nh, L, d_head)
+
+    def merge_heads(self, x):
+        """(B, nh, T, d_head) -> (B, T, d_model): the heads' outputs side by side, the Concat of the paper."""
+        B, _, T, _ = x.shape
+        x = x.permute(0, 2, 1, 3)  # (B, T, nh, d_head)
+        return x.reshape(B, T, self.num_heads * self.d_head)  # (B, T, d_model)
+
+    def forward(self, query, key_value=None, mask=None):
+        """query (B, T, d_model); key_value (B, S, d_model) to attend to another sequence (cross-attention),
+        or None to attend to `query` itself (self-attention); mask broadcastable to (B, nh, T, S).
+        Returns (B, T, d_model)."""
+        key_value = query if key_value is None else key_value
+        q = self.split_heads(self.q(query))  # (B, nh, T, d_head)
+        k = self.split_heads(self.k(key_value))  # (B, nh, S, d_head)
+        v = self.split_heads(self.v(key_value))  # (B, nh, S, d_head)
+        heads, self.attention_weights = scaled_dot_product_attention(
+            q, k, v, mask, self.attention_dropout, self.training)  # (B, nh, T, d_head), (B, nh, T, S)
+        return self.out(self.merge_heads(heads))  # (B, T, d_model)
+
+    def extra_repr(self):
+        return f"d_model={self.num_heads * self.d_head}, num_heads={self.num_heads}, dropout={self.attention_dropout}"
+
+
+class AdditiveAttention(Module):
+    """Additive attention (Bahdanau, Cho and Bengio 2015, "Neural Machine Translation by Jointly Learning
+    to Align and Translate", section 3.1 and appendix A.1.2): score(q, k) = v^T tanh(W q + U k).
+
+    Where dot-product attention scores a query against a key with one product q . k, which needs
+    queries and keys of the same size and costs one matrix product for all pairs, additive attention
+    asks a small one-hidden-layer network: W and U map query and key into a shared space of
+    `hidden_dim`, tanh mixes them, and v reads off a score. Query and key may differ in size, and
+    the score can be any learned function, but every (query, key) pair goes through the network
+    ((B, T, S, hidden_dim) values). Vaswani et al. (section 3.2.1) chose the product as "much faster and
+    more space-efficient in practice", and added the 1 / sqrt(d) because without it additive attention
+    did better for large d.
+
+    query_projection is W, key_projection is U, score is v; none has a bias, as in the paper."""
+
+    def __init__(self, query_dim, key_dim, hidden_dim, init="bert"):
+        self.query_projection = Linear(query_dim, hidden_dim, bias=False, init=init)
+        self.key_projection = Linear(key_dim, hidden_dim, bias=False, init=init)
+        self.score = Linear(hidden_dim, 1, bias=False, init=init)
+
+    def forward(self, query, keys, values, mask=None):
+        """query (B, T, query_dim), keys (B, S, key_dim), values (B, S, value_dim) -> context
+        (B, T, value_dim) and weights (B, T, S). mask: boolean, True = keep; (B, S) marks the keys
+        each batch element may attend to, any other shape broadcasts to (B, T, S)."""
+        B, T, _ = query.shape
+        S = keys.shape[1]
+        if mask is not None and mask.ndim == 2:
+            mask = mask[:, None, :]  # (B, S) -> (B, 1, S)
+        projected_query = self.query_projection(query).reshape(B, T, 1, -1)  # (B, T, 1, hidden_dim)
+        projected_keys = self.key_projection(keys).reshape(B, 1, S, -1)  # (B, 1, S, hidden_dim)
+        hidden = ag.tanh(projected_query + projected_keys)  # (B, T, S, hidden_dim): every query with every key
+        scores = self.score(hidden).reshape(B, T, S)  # (B, T, S, 1) -> (B, T, S)
+        weights = masked_softmax(scores, mask)  # (B, T, S)
+        return weights @ values, weights  # (B, T, S) @ (B, S, value_dim) -> (B, T, value_dim)
+
+    def extra_repr(self):
+        query_dim, hidden_dim = self.query_projection.weight.shape
+        return f"query_dim={query_dim}, key_dim={self.key_projection.weight.shape[0]}, hidden_dim={hidden_dim}"
