@@ -1,0 +1,35 @@
+"""Train a small Transformer to copy (or reverse) random symbol sequences, then print its exact-match
+accuracy with greedy decoding on 500 held-out sequences.
+
+    python examples/copy_task.py               # the copy task of The Annotated Transformer
+    python examples/copy_task.py --task reverse
+
+The model: 2 encoder and 2 decoder layers, d_model 64, 4 heads, d_ff 128, trained with Adam and the
+paper's inverse-square-root schedule on 1,200 batches of 64 sequences of START + 9 symbols.
+Measured on 2 CPU cores: TIMING_PLACEHOLDER
+"""
+
+import time
+
+import click
+
+from tinybert.sequence_tasks import TASKS, TaskSettings, train
+
+
+@click.command()
+@click.option("--task", type=click.Choice(sorted(TASKS)), default="copy", show_default=True)
+@click.option("--steps", default=TaskSettings.steps, show_default=True, help="Training batches.")
+@click.option("--seed", default=0, show_default=True)
+def main(task, steps, seed):
+    started = time.perf_counter()
+
+    def report(step, loss):
+        click.echo(f"step {step:5d}   loss {loss:.4f}   {time.perf_counter() - started:5.1f} s")
+
+    _, accuracy = train(TaskSettings(task=task, steps=steps, seed=seed), report)
+    click.echo(f"{task}: exact-match accuracy on 500 held-out sequences {accuracy:.1%} "
+               f"({time.perf_counter() - started:.0f} s in all)")
+
+
+if __name__ == "__main__":
+    main()
