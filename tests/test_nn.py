@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from strategies import arrays, away_from_zero
 from tinybert import autograd as ag
 from tinybert.autograd import Tensor, gradcheck
-from tinybert.nn import (Dropout, Embedding, FeedForward, LayerNorm, Linear, Module, ModuleList, Parameter,
+from tinybert.nn import (GELU, Dropout, Embedding, FeedForward, LayerNorm, Linear, Module, ModuleList, Parameter,
                          Sequential, StateDictError, initial_weight)
 
 
@@ -120,6 +120,8 @@ LAYERS = {
     "layer norm": lambda width: LayerNorm(width),
     "feed-forward, gelu": lambda width: FeedForward(width, 5),
     "feed-forward, relu": lambda width: FeedForward(width, 5, activation="relu"),
+    "gelu, tanh form": lambda width: GELU(approximate="tanh"),
+    "dropout (in eval, the identity)": lambda width: Dropout(0.5),
 }
 
 

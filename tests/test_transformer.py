@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from float64_models import float64_model
 from tinybert import autograd as ag
 from tinybert.autograd import Tensor, gradcheck
 from tinybert.models.attention import causal_mask, padding_mask
@@ -17,15 +18,6 @@ def tiny_config(**overrides):
     sizes = dict(source_vocab_size=7, target_vocab_size=6, d_model=4, num_heads=2, d_ff=6, num_layers=1,
                  dropout=0.0, max_length=16)
     return TransformerConfig(**{**sizes, **overrides})
-
-
-def float64_model(module, seed):
-    """The module in float64 with every parameter nudged off its start (LayerNorm's ones and zeros)."""
-    rng = np.random.default_rng(seed)
-    module.to(np.float64).eval()
-    for parameter in module.parameters():
-        parameter.data += 0.1 * rng.standard_normal(parameter.shape)
-    return module
 
 
 def random_ids(rng, shape, vocab_size):

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from float64_models import float64_model
 from test_torch_attention import assert_close, torch_gradients_as_ours, torch_twin
 from tinybert import autograd as ag
 from tinybert.autograd import Tensor
@@ -19,15 +20,6 @@ torch = pytest.importorskip("torch", reason="the PyTorch cross-checks need the p
 
 def as_torch(array):
     return torch.tensor(np.asarray(array), dtype=torch.float64)
-
-
-def nudged(module, seed):
-    """`module` in float64 with every parameter moved off its start, LayerNorm's ones and zeros included."""
-    rng = np.random.default_rng(seed)
-    module.to(np.float64).eval()
-    for parameter in module.parameters():
-        parameter.data += 0.1 * rng.standard_normal(parameter.shape)
-    return module
 
 
 def copy_linear(ours, theirs):
@@ -73,7 +65,7 @@ def config(norm_first, d_model=8, num_heads=2):
 
 @given(seed=st.integers(0, 2**16), width=st.integers(2, 8), eps=st.sampled_from([1e-5, 1e-12]))
 def test_layer_norm_module_equals_torch(seed, width, eps):
-    ours = nudged(LayerNorm(width, eps=eps), seed)
+    ours = float64_model(LayerNorm(width, eps=eps), seed)
     theirs = torch.nn.LayerNorm(width, eps=eps, dtype=torch.float64)
     copy_norm(ours, theirs)
     values = np.random.default_rng(seed).standard_normal((3, 2, width))
@@ -92,7 +84,7 @@ def test_layer_norm_module_equals_torch(seed, width, eps):
 @given(seed=st.integers(0, 2**16), norm_first=st.booleans(), length=st.integers(2, 5))
 def test_encoder_layer_equals_torch_with_key_padding(seed, norm_first, length):
     ag.manual_seed(seed)
-    ours = nudged(EncoderLayer(config(norm_first)), seed)
+    ours = float64_model(EncoderLayer(config(norm_first)), seed)
     theirs = torch.nn.TransformerEncoderLayer(8, 2, dim_feedforward=12, dropout=0.0, activation="relu",
                                               batch_first=True, norm_first=norm_first, dtype=torch.float64)
     attention_pairs, norm_pairs = [(ours.self_attn, "self_attn")], [(ours.norm1, "norm1"), (ours.norm2, "norm2")]
@@ -118,7 +110,7 @@ def test_encoder_layer_equals_torch_with_key_padding(seed, norm_first, length):
 def test_decoder_layer_equals_torch_with_causal_and_source_padding_masks(seed, norm_first, target_length,
                                                                          source_length):
     ag.manual_seed(seed)
-    ours = nudged(DecoderLayer(config(norm_first)), seed)
+    ours = float64_model(DecoderLayer(config(norm_first)), seed)
     theirs = torch.nn.TransformerDecoderLayer(8, 2, dim_feedforward=12, dropout=0.0, activation="relu",
                                               batch_first=True, norm_first=norm_first, dtype=torch.float64)
     attention_pairs = [(ours.self_attn, "self_attn"), (ours.cross_attn, "multihead_attn")]
