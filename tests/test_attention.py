@@ -85,7 +85,7 @@ def test_additive_attention_gradients_of_inputs_and_every_parameter_match_finite
     attention = random_parameters(AdditiveAttention(query_dim, key_dim, hidden_dim), seed)
     inputs = (random_tensor(rng, batch, queries, query_dim), random_tensor(rng, batch, keys, key_dim),
               random_tensor(rng, batch, keys, value_dim))
-    mask = data.draw(st.none() | hnp.arrays(bool, (batch, keys)), label="mask")
+    mask = data.draw(st.none() | hnp.arrays(bool, (batch, 1, keys)), label="mask")
     assert gradcheck_inputs_and_parameters(attention, lambda *tensors: attention(*tensors, mask=mask)[0], *inputs)
 
 
@@ -269,12 +269,12 @@ def test_a_batch_element_that_is_all_padding_gives_finite_outputs_and_gradients(
     assert all(np.all(np.isfinite(tensor.grad)) for tensor in [x, *attention.parameters()])
 
 
-def test_additive_attention_takes_a_key_mask_of_shape_batch_by_keys():
+def test_additive_attention_takes_a_key_padding_mask_of_shape_batch_by_one_by_keys():
     rng = np.random.default_rng(0)
     attention = AdditiveAttention(query_dim=3, key_dim=5, hidden_dim=4)
     query, keys, values = (Tensor(rng.standard_normal(shape)) for shape in ((2, 3, 3), (2, 4, 5), (2, 4, 6)))
     real = np.array([[True, True, False, False], [False, False, False, False]])
-    context, weights = attention(query, keys, values, mask=real)
+    context, weights = attention(query, keys, values, mask=real[:, None, :])
     assert context.shape == (2, 3, 6) and weights.shape == (2, 3, 4)
     assert np.all(weights.numpy()[0][:, ~real[0]] == 0.0)
     np.testing.assert_allclose(weights.numpy()[0].sum(axis=-1), 1.0, rtol=1e-6)
@@ -300,3 +300,12 @@ def test_a_mask_of_the_wrong_shape_is_a_clear_error():
     x = Tensor(np.ones((1, 2, 4)))
     with pytest.raises(ValueError, match=r"does not broadcast to the attention scores' shape \(1, 2, 2\)"):
         scaled_dot_product_attention(x, x, x, mask=causal_mask(3))
+
+
+def test_additive_attention_reads_a_two_dimensional_mask_as_queries_by_keys_even_when_batch_equals_length():
+    rng = np.random.default_rng(0)
+    attention = AdditiveAttention(query_dim=2, key_dim=2, hidden_dim=3)
+    query, keys, values = (Tensor(rng.standard_normal((3, 3, 2))) for _ in range(3))
+    _, weights = attention(query, keys, values, mask=causal_mask(3))
+    for batch_element in weights.numpy():
+        assert np.all(np.triu(batch_element, k=1) == 0.0) and np.all(batch_element[np.tril_indices(3)] > 0.0)

@@ -39,7 +39,7 @@ TASKS = {"copy": copy_batch, "reverse": reverse_batch}
 class TaskSettings:
     task: str = "copy"
     length: int = 10          # START plus 9 symbols
-    vocab_size: int = 11      # PAD, START and 9 symbols, as The Annotated Transformer
+    vocab_size: int = 11      # PAD, START and 9 symbols (The Annotated Transformer: 1 .. 10, 1 doubling as start)
     batch_size: int = 64
     steps: int = 1200
     warmup: int = 400
@@ -71,11 +71,11 @@ def train(settings, report=None):
     scheduler = LRScheduler(optimizer, lambda step: inverse_square_root(step, config.d_model, settings.warmup,
                                                                         settings.learning_rate_factor))
     training_data = np.random.default_rng(settings.seed)
+    model.train()
     for step in range(1, settings.steps + 1):
-        model.train()
         source, target = make_batch(training_data, settings.batch_size, settings.length, settings.vocab_size)
         logits = model(source, target[:, :-1])                 # (B, length - 1, vocab)
-        loss = ag.cross_entropy(logits, target[:, 1:])
+        loss = ag.cross_entropy(logits, target[:, 1:], ignore_index=PAD)  # (no padding here, but never learn it)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -157,12 +157,10 @@ class AdditiveAttention(Module):
 
     def forward(self, query, keys, values, mask=None):
         """query (B, T, query_dim), keys (B, S, key_dim), values (B, S, value_dim) -> context
-        (B, T, value_dim) and weights (B, T, S). mask: boolean, True = keep; (B, S) marks the keys
-        each batch element may attend to, any other shape broadcasts to (B, T, S)."""
+        (B, T, value_dim) and weights (B, T, S). mask: boolean, True = keep, broadcast to (B, T, S):
+        a causal mask is (T, S); a key padding mask from is_real (B, S) is is_real[:, None, :], (B, 1, S)."""
         B, T, _ = query.shape
         S = keys.shape[1]
-        if mask is not None and mask.ndim == 2:
-            mask = mask[:, None, :]  # (B, S) -> (B, 1, S)
         projected_query = self.query_projection(query).reshape(B, T, 1, -1)  # (B, T, 1, hidden_dim)
         projected_keys = self.key_projection(keys).reshape(B, 1, S, -1)  # (B, 1, S, hidden_dim)
         hidden = ag.tanh(projected_query + projected_keys)  # (B, T, S, hidden_dim): every query with every key

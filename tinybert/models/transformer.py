@@ -31,7 +31,8 @@ class TransformerConfig:
     max_length: int = 512
     positions: str = "sinusoidal"  # or "learned"
     norm_first: bool = False       # False: post-LN, LayerNorm(x + sublayer(x)), as the paper; True: pre-LN
-    tie_target_embeddings: bool = False  # the output projection reuses the target embedding matrix
+    tie_target_embeddings: bool = False  # the output projection reuses the target embedding matrix (the paper
+                                         # also shares it with the source embedding; here only target and output)
     pad_id: int = 0
 
 
@@ -46,14 +47,23 @@ def sinusoidal_positions(max_length, d_model):
     return table.astype(np.float32)
 
 
+def check_length(length, max_length):
+    """A clear error for a sequence longer than the positions a model has."""
+    if length > max_length:
+        raise ValueError(f"a sequence of {length} tokens is longer than max_length={max_length}: "
+                         "shorten it, or build the model with a larger max_length")
+
+
 class SinusoidalPositions(Module):
-    """Adds the fixed sinusoidal table: nothing to learn, and defined for any position."""
+    """Adds the fixed sinusoidal table: nothing to learn; the formula works for any position, and
+    the table holds the first max_length."""
 
     def __init__(self, d_model, max_length):
         self.table = sinusoidal_positions(max_length, d_model)  # an array, not a Parameter
 
     def forward(self, x):  # (B, T, d_model) -> (B, T, d_model)
-        return x + self.table[: check_length(x.shape[1], len(self.table))]
+        check_length(x.shape[1], len(self.table))
+        return x + self.table[: x.shape[1]]
 
 
 class LearnedPositions(Module):
@@ -63,31 +73,29 @@ class LearnedPositions(Module):
         self.embedding = Embedding(max_length, d_model, init="xavier")
 
     def forward(self, x):  # (B, T, d_model) -> (B, T, d_model)
-        return x + self.embedding(np.arange(check_length(x.shape[1], self.embedding.weight.shape[0])))
+        check_length(x.shape[1], self.embedding.weight.shape[0])
+        return x + self.embedding(np.arange(x.shape[1]))
 
 
 POSITIONS = {"sinusoidal": SinusoidalPositions, "learned": LearnedPositions}
-
-
-def check_length(length, max_length):
-    if length > max_length:
-        raise ValueError(f"a sequence of {length} tokens is longer than max_length={max_length}: "
-                         "shorten it, or build the model with a larger max_length")
-    return length
 
 
 def residual(x, sublayer, norm, dropout, norm_first):
     """One sublayer with its residual connection and layer norm (section 5.4 drops out the sublayer's output).
 
     post-LN (the paper): LayerNorm(x + Dropout(Sublayer(x)))
-    pre-LN (Xiong et al. 2020, trains without warmup more easily): x + Dropout(Sublayer(LayerNorm(x)))"""
+    pre-LN (Xiong et al. 2020, trains without warmup more easily): x + Dropout(Sublayer(LayerNorm(x)))
+    (The Annotated Transformer's code is pre-LN, with a final LayerNorm after each stack.)"""
     if norm_first:
         return x + dropout(sublayer(norm(x)))
     return norm(x + dropout(sublayer(x)))
 
 
 class EncoderLayer(Module):
-    """Self-attention over the source, then the feed-forward network, each inside `residual`."""
+    """Self-attention over the source, then the feed-forward network, each inside `residual`.
+
+    As in The Annotated Transformer, and unlike the paper's text, dropout also acts on the attention
+    weights and inside the feed-forward network, and the attention projections have biases."""
 
     def __init__(self, config):
         self.self_attn = MultiHeadAttention(config.d_model, config.num_heads, config.dropout, init="xavier")
@@ -124,12 +132,12 @@ class Embed(Module):
 
     def __init__(self, vocab_size, config):
         self.tokens = Embedding(vocab_size, config.d_model, init="xavier")
-        self.positions = POSITIONS[config.positions](config.d_model, config.max_length)
+        self.add_positions = POSITIONS[config.positions](config.d_model, config.max_length)
         self.dropout = Dropout(config.dropout)
         self.scale = math.sqrt(config.d_model)
 
     def forward(self, ids):  # (B, T) -> (B, T, d_model)
-        return self.dropout(self.positions(self.tokens(ids) * self.scale))
+        return self.dropout(self.add_positions(self.tokens(ids) * self.scale))
 
 
 class Transformer(Module):
@@ -146,7 +154,7 @@ class Transformer(Module):
         if config.norm_first:  # pre-LN leaves each stack's output un-normalised: one last LayerNorm each
             self.encoder_norm, self.decoder_norm = LayerNorm(config.d_model), LayerNorm(config.d_model)
         if not config.tie_target_embeddings:
-            self.generator = Linear(config.d_model, config.target_vocab_size, init="xavier")
+            self.output_projection = Linear(config.d_model, config.target_vocab_size, init="xavier")
 
     def encode(self, source_ids):
         """(B, S) ids -> the memory (B, S, d_model) and its key padding mask (B, 1, 1, S)."""
@@ -167,7 +175,7 @@ class Transformer(Module):
             y = self.decoder_norm(y)
         if self.config.tie_target_embeddings:  # logits = y E^T, E the target embedding (B, T, d) @ (d, V)
             return y @ self.target_embed.tokens.weight.transpose()
-        return self.generator(y)
+        return self.output_projection(y)
 
     def forward(self, source_ids, target_ids):
         """Teacher forcing: logits (B, T, V) for every position of target_ids at once."""
@@ -175,7 +183,9 @@ class Transformer(Module):
         return self.decode(target_ids, memory, source_mask)
 
     def greedy_decode(self, source_ids, length, start_id):
-        """Write `length` tokens after `start_id`, each the most likely next token; returns (B, length + 1)."""
+        """Write `length` tokens after `start_id`, each the most likely next token; returns (B, length + 1).
+        Call model.eval() first: in training mode dropout makes every decoding different."""
+        check_length(length + 1, self.config.max_length)
         with ag.no_grad():
             memory, source_mask = self.encode(source_ids)
             written = np.full((len(source_ids), 1), start_id)

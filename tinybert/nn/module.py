@@ -139,10 +139,11 @@ class ModuleList(Module):
         return self._count
 
     def __getitem__(self, index):
-        return [getattr(self, str(position)) for position in range(self._count)][index]
+        modules = [getattr(self, str(position)) for position in range(self._count)]
+        return ModuleList(modules[index]) if isinstance(index, slice) else modules[index]
 
     def __iter__(self):
-        return iter(self[:])
+        return (getattr(self, str(position)) for position in range(self._count))
 
 
 class Sequential(ModuleList):

@@ -15,5 +15,5 @@ def clip_grad_norm(parameters, max_norm):
     norm = float(sum((grad * grad).sum() for grad in grads) ** 0.5)  # ||g|| = sqrt(sum over all elements of g^2)
     if norm > max_norm:
         for grad in grads:
-            grad *= max_norm / (norm + CLIP_EPS)  # g = g * max_norm / ||g||
+            grad *= max_norm / (norm + CLIP_EPS)  # g = g * max_norm / (||g|| + eps)
     return norm

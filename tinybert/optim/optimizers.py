@@ -7,7 +7,9 @@ a gradient, from that gradient and the state the optimizer keeps for the paramet
 Adam's moving averages); `zero_grad()` clears the gradients, which otherwise add up.
 """
 
-from ..autograd import Tensor
+import numpy as np
+
+from ..autograd import Tensor, backend
 from ..nn import LayerNorm
 
 GROUP_KEYS = ("params", "names")  # what a group holds besides hyperparameters; "names" is for reading only
@@ -21,7 +23,7 @@ class Optimizer:
         self.defaults = defaults
         self.param_groups = [self.checked_group(group) for group in as_groups(params)]
         self.state = {}  # parameter -> its buffers, made by new_state() at its first step
-        every_parameter = [parameter for group in self.param_groups for parameter in group["params"]]
+        every_parameter = self.parameters()
         if len({id(parameter) for parameter in every_parameter}) < len(every_parameter):
             raise ValueError(f"{type(self).__name__} got a parameter twice: give each parameter to one group "
                              "(model.parameters() lists a tied weight once)")
@@ -56,6 +58,30 @@ class Optimizer:
         for group in self.param_groups:
             for parameter in group["params"]:
                 parameter.zero_grad()
+
+    def state_dict(self):
+        """The buffers of every parameter as plain NumPy arrays, named "<parameter number>.<buffer>",
+        parameters numbered in the order of the groups: what a checkpoint saves to resume a run."""
+        arrays = {}
+        for number, parameter in enumerate(self.parameters()):
+            for key, value in self.state.get(parameter, {}).items():
+                arrays[f"{number}.{key}"] = backend.to_numpy(value) if hasattr(value, "shape") else np.asarray(value)
+        return arrays
+
+    def load_state_dict(self, arrays):
+        """Restore the buffers that state_dict() saved, onto the parameters' own device and dtype."""
+        parameters = self.parameters()
+        for name, array in arrays.items():
+            number, key = name.split(".", 1)
+            if not number.isdigit() or int(number) >= len(parameters):
+                raise ValueError(f"optimizer state entry {name!r} names no parameter of this optimizer "
+                                 f"({len(parameters)} parameters): was it saved for another model?")
+            parameter = parameters[int(number)]
+            buffers = self.state.setdefault(parameter, {})
+            buffers[key] = int(array) if array.ndim == 0 else parameter.xp.asarray(array, dtype=parameter.dtype)
+
+    def parameters(self):
+        return [parameter for group in self.param_groups for parameter in group["params"]]
 
     def new_state(self, parameter):
         raise NotImplementedError(f"{type(self).__name__} must define new_state()")
