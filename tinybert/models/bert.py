@@ -210,8 +210,8 @@ class BertForPreTraining(Module):
 
     def forward(self, input_ids, segment_ids, attention_mask, masked_positions):
         """masked_positions (B, P): where each sequence's masked tokens are (padded with any position
-        whose label is -100). The MLM head runs only there, as modeling.py's gather_indexes: P << T
-        rows of the (H x V) decoder instead of T. Returns mlm_logits (B, P, V), nsp_logits (B, 2)."""
+        whose label is -100). The MLM head runs only there, as modeling.py's gather_indexes: its
+        (E x V) decoder, the costliest product, sees P << T rows instead of T. Returns mlm_logits (B, P, V), nsp_logits (B, 2)."""
         sequence_output, pooled = self.bert(input_ids, segment_ids, attention_mask)  # (B, T, H), (B, H)
         masked_positions = np.asarray(masked_positions)  # (B, P)
         rows = np.arange(masked_positions.shape[0])[:, None]  # (B, 1), broadcast against (B, P)
@@ -224,8 +224,8 @@ class BertForPreTraining(Module):
 
         mlm_loss: cross-entropy averaged over the real masked predictions only; a padded prediction
         (label -100) adds nothing and does not count in the mean (google-research/bert's
-        masked_lm_weights). nsp_loss: cross-entropy over every pair, with no ignored label: label 0
-        (IsNext, or in-order for SOP) is a class to learn like 1."""
+        masked_lm_weights). nsp_loss: cross-entropy over every pair, ignoring no label (never
+        ignore_index=0): label 0 (IsNext, or in-order for SOP) is a class to learn like 1."""
         mlm_loss = ag.cross_entropy(mlm_logits, masked_labels, ignore_index=-100)  # (B, P, V), (B, P) -> ()
-        nsp_loss = ag.cross_entropy(nsp_logits, next_sentence_labels)  # (B, 2), (B,) -> (); labels 0 and 1 both count
+        nsp_loss = ag.cross_entropy(nsp_logits, next_sentence_labels)  # (B, 2), (B,) -> (); labels are 0 or 1
         return mlm_loss + nsp_loss, mlm_loss, nsp_loss
