@@ -7,7 +7,7 @@ positive inputs).
 
 import math
 
-from .erf import erf
+from .erf import normal_cdf
 from .tensor import make_result
 
 SQRT_2 = math.sqrt(2.0)
@@ -83,7 +83,7 @@ def gelu(x, approximate="none"):
     if approximate != "none":
         raise ValueError(f"gelu approximate={approximate!r}: use 'none' (erf, as BERT) or 'tanh'")
     xp, data = x.xp, x.data
-    cdf = 0.5 * (1 + erf(data / SQRT_2))
+    cdf = normal_cdf(data)
 
     def backward(grad):  # d x Phi(x) = (Phi(x) + x phi(x)) dx, phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
         return (grad * (cdf + data * INV_SQRT_2PI * xp.exp(-0.5 * data * data)),)
