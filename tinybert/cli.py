@@ -1,12 +1,24 @@
 """The `tinybert` command line. It parses, prints and exits; the work happens elsewhere."""
 
+import contextlib
+import json
 import platform
+from pathlib import Path
 
 import click
 import numpy as np
 
 from . import __version__
 from .autograd import backend
+from .checkpoint import CheckpointError, load_checkpoint
+from .models.bert import PRESETS
+from .nn import StateDictError
+from .pretraining import (PretrainSettings, evaluate, fill_mask, fill_mask_examples, initial_loss_expected,
+                          resume_run, save_run, start_run, train)
+from .text.corpus import read_corpus_file
+from .text.python_reference import python_reference_documents
+
+PRESET_NAMES = sorted(PRESETS)
 
 
 class TinybertGroup(click.Group):
@@ -59,3 +71,113 @@ def gradcheck(seed):
         click.echo(f"{description:<58} {comparison.elements:>8} {comparison.max_difference:>25.2e}  {verdict}")
     if not all_passed:
         raise SystemExit(1)
+
+
+class InputError(click.ClickException):
+    """Bad input from the user: one line on stderr, exit code 2."""
+
+    exit_code = 2
+
+    def show(self, file=None):
+        click.echo(f"tinybert: error: {self.message}", err=True)
+
+
+@contextlib.contextmanager
+def reported_as_input_errors(*kinds):
+    """Turn the given errors, caused by what the user passed, into one-line InputErrors."""
+    try:
+        yield
+    except kinds as error:
+        raise InputError(str(error)) from None
+
+
+def progress_text(metrics):
+    if metrics is None:
+        return ""
+    return (f"loss {metrics['loss']:.3f}  mlm acc {metrics['mlm_accuracy']:.3f}  nsp acc {metrics['nsp_accuracy']:.2f}  "
+            f"{metrics['tokens_per_second']:,.0f} tokens/s")
+
+
+@main.command()
+@click.option("--tiny", is_flag=True, help="The quick run: the built-in corpus, the tiny preset, about 3 minutes.")
+@click.option("--corpus", type=click.Path(dir_okay=False), default=None,
+              help="A text file in google-research/bert's format: one sentence per line, a blank line between "
+                   "documents. Default: the Python language reference that ships with CPython.")
+@click.option("--out", type=click.Path(file_okay=False), default="tinybert-pretrained", show_default=True,
+              help="The checkpoint directory to write.")
+@click.option("--preset", type=click.Choice(PRESET_NAMES), default="tiny", show_default=True)
+@click.option("--vocab-size", default=PretrainSettings.vocab_size, show_default=True)
+@click.option("--seq-length", "max_seq_length", default=PretrainSettings.max_seq_length, show_default=True)
+@click.option("--batch-size", default=PretrainSettings.batch_size, show_default=True)
+@click.option("--steps", default=PretrainSettings.steps, show_default=True)
+@click.option("--lr", "learning_rate", default=PretrainSettings.learning_rate, show_default=True)
+@click.option("--warmup", "warmup_steps", default=PretrainSettings.warmup_steps, show_default=True)
+@click.option("--seed", default=PretrainSettings.seed, show_default=True)
+@click.option("--resume", type=click.Path(file_okay=False), default=None,
+              help="A checkpoint directory to go on from (its settings are kept; --steps sets the new total).")
+def pretrain(tiny, corpus, out, resume, **options):
+    """Pretrain BERT (masked LM + next sentence prediction) and save a checkpoint.
+
+    tinybert pretrain --tiny trains a WordPiece vocabulary and a tiny BERT (2 layers, hidden 128,
+    2 heads) on the built-in corpus, then prints its held-out masked-LM accuracy next to the
+    most-frequent-token baseline, and a few fill-in-the-blank examples."""
+    del tiny  # the defaults are the tiny run; the flag says so on the command line
+    with reported_as_input_errors(OSError, ValueError):
+        documents = read_corpus_file(corpus) if corpus else python_reference_documents()
+    with reported_as_input_errors(ValueError):
+        settings = PretrainSettings(**options)
+    with reported_as_input_errors(CheckpointError, StateDictError, OSError, ValueError):
+        run = resume_run(resume, documents, settings.steps) if resume else start_run(settings, documents)
+    describe_run(run, documents, corpus)
+    metrics_path = Path(out) / "metrics.jsonl"
+    metrics_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(metrics_path, "a") as log, click.progressbar(length=run.settings.steps - run.step, label="pretraining",
+                                                           item_show_func=progress_text) as bar:
+        def on_step(metrics):
+            log.write(json.dumps(metrics) + "\n")
+            bar.update(1, metrics)
+
+        train(run, run.settings.steps - run.step, on_step)
+    results = evaluate(run)
+    with open(metrics_path, "a") as log:
+        log.write(json.dumps(results) + "\n")
+    save_run(run, out)
+    report_results(run, results, documents, out)
+
+
+def describe_run(run, documents, corpus):
+    parameters = sum(parameter.size for parameter in run.model.parameters())
+    sentences = sum(len(document) for document in documents)
+    click.echo(f"corpus: {corpus or 'the Python language reference (built in)'}, {len(documents)} documents, "
+               f"{sentences} sentences; every {run.settings.held_out_every}th document held out")
+    click.echo(f"model: {run.settings.preset} BERT, {parameters:,} parameters, vocabulary {run.tokenizer.vocab_size}; "
+               f"the loss starts near ln({run.tokenizer.vocab_size}) + ln(2) = "
+               f"{initial_loss_expected(run.tokenizer.vocab_size):.2f}")
+
+
+def report_results(run, results, documents, out):
+    click.echo(f"held-out masked-LM accuracy {results['held_out_mlm_accuracy']:.3f}  (always guessing "
+               f"{results['baseline_token']!r}: {results['baseline_mlm_accuracy']:.3f});  "
+               f"next-sentence accuracy {results['held_out_nsp_accuracy']:.3f}  (chance: 0.5)")
+    if results["held_out_mlm_accuracy"] < results["baseline_mlm_accuracy"] + 0.02:
+        click.echo("warning: the model does little better than always guessing the most frequent token: it has "
+                   "plateaued there. Train longer (--steps) or with another learning rate (--lr).", err=True)
+    for text, truth in fill_mask_examples(run.tokenizer, documents[:: run.settings.held_out_every]):
+        guesses = ", ".join(f"{token} {probability:.2f}" for token, probability in fill_mask(run.model, run.tokenizer, text, 3)[0])
+        click.echo(f"  {text}\n    -> {guesses}   (the text had: {truth})")
+    click.echo(f"saved the checkpoint to {out}/ (try: tinybert fill-mask --model {out} \"the [MASK] statement\")")
+
+
+@main.command("fill-mask")
+@click.option("--model", "model_directory", required=True, type=click.Path(file_okay=False),
+              help="A checkpoint directory written by tinybert pretrain.")
+@click.option("--top-k", default=5, show_default=True)
+@click.argument("text")
+def fill_mask_command(model_directory, top_k, text):
+    """Show the model's top guesses for each [MASK] in TEXT."""
+    with reported_as_input_errors(CheckpointError, StateDictError, OSError):
+        model, tokenizer, _, _ = load_checkpoint(model_directory)
+    with reported_as_input_errors(ValueError):
+        predictions = fill_mask(model, tokenizer, text, top_k)
+    for number, guesses in enumerate(predictions, start=1):
+        click.echo(f"[MASK] {number}: " + "   ".join(f"{token} {probability:.3f}" for token, probability in guesses))

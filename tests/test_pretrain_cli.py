@@ -1,0 +1,92 @@
+"""`tinybert pretrain` and `tinybert fill-mask` on a micro corpus: they train, save, resume, predict,
+and turn bad input into one line and exit code 2."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tinybert.cli import main
+
+ANIMALS = ["cat", "dog", "bird", "fish", "horse", "mouse"]
+PLACES = ["garden", "kitchen", "river", "forest", "house", "field"]
+
+
+def micro_corpus(path, documents=12, sentences=5):
+    """Documents of short sentences in google-research/bert's format: a blank line between documents."""
+    rng = np.random.default_rng(0)
+    lines = []
+    for _ in range(documents):
+        for _ in range(sentences):
+            lines.append(f"the {rng.choice(ANIMALS)} sleeps in the {rng.choice(PLACES)} every day.")
+        lines.append("")
+    path.write_text("\n".join(lines))
+    return path
+
+
+MICRO = ["--vocab-size", "80", "--seq-length", "24", "--batch-size", "4", "--warmup", "1"]
+
+
+def run(*arguments):
+    return CliRunner().invoke(main, [str(argument) for argument in arguments])
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("pretrain")
+    corpus = micro_corpus(directory / "corpus.txt")
+    result = run("pretrain", "--corpus", corpus, "--out", directory / "model", "--steps", 3, *MICRO)
+    return directory, corpus, result
+
+
+def test_pretrain_trains_evaluates_and_saves_a_complete_checkpoint(trained):
+    directory, _, result = trained
+    assert result.exit_code == 0, result.output
+    assert "held-out masked-LM accuracy" in result.output and "always guessing" in result.output
+    for name in ["config.json", "vocab.txt", "model.npz", "optimizer.npz", "trainer_state.json", "metrics.jsonl"]:
+        assert (directory / "model" / name).is_file(), name
+    records = [json.loads(line) for line in (directory / "model" / "metrics.jsonl").read_text().splitlines()]
+    assert [record["step"] for record in records] == [1, 2, 3, 3]
+    assert {"loss", "mlm_accuracy", "nsp_accuracy", "learning_rate", "tokens_per_second"} <= set(records[0])
+    assert "held_out_mlm_accuracy" in records[-1]
+    assert json.loads((directory / "model" / "trainer_state.json").read_text())["step"] == 3
+    np.load(directory / "model" / "model.npz", allow_pickle=False)  # plain arrays, no pickle
+
+
+def test_fill_mask_reads_the_saved_model_and_prints_top_k_guesses(trained):
+    directory, _, _ = trained
+    result = run("fill-mask", "--model", directory / "model", "--top-k", 3, "the [MASK] sleeps in the garden .")
+    assert result.exit_code == 0, result.output
+    line = result.output.strip().splitlines()[0]
+    assert line.startswith("[MASK] 1:") and len(line.split("   ")) == 3
+
+
+def test_resume_goes_on_from_the_saved_step(trained, tmp_path):
+    directory, corpus, _ = trained
+    resumed = tmp_path / "resumed"
+    result = run("pretrain", "--corpus", corpus, "--resume", directory / "model", "--out", resumed, "--steps", 5, *MICRO)
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in (resumed / "metrics.jsonl").read_text().splitlines()]
+    assert [record["step"] for record in records] == [4, 5, 5]
+    assert json.loads((resumed / "trainer_state.json").read_text())["step"] == 5
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["pretrain", "--corpus", "no-such-file.txt"], "no-such-file.txt"),
+    (["pretrain", "--steps", "5", "--warmup", "10"], "warmup of 10 steps does not fit in 5 steps"),
+    (["pretrain", "--resume", "no-such-checkpoint"], "is not a tinybert checkpoint"),
+    (["fill-mask", "--model", "no-such-checkpoint", "a [MASK]"], "is not a tinybert checkpoint"),
+])
+def test_bad_input_is_one_line_and_exit_code_two(arguments, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run(*arguments)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+def test_fill_mask_without_a_mask_says_where_to_write_one(trained):
+    directory, _, _ = trained
+    result = run("fill-mask", "--model", directory / "model", "no blank here")
+    assert result.exit_code == 2 and "write [MASK] where the model should guess" in result.stderr

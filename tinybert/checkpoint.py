@@ -1,0 +1,92 @@
+"""A pretraining checkpoint: one directory of plain files, none of which needs pickle to read.
+
+    config.json          the model's BertConfig and the run's settings (lowercase among them)
+    vocab.txt            the WordPiece vocabulary, one token per line (Hugging Face's format)
+    model.npz            the parameters by dotted name (numpy.savez; read with allow_pickle=False)
+    optimizer.npz        the optimizer's moving averages, to resume a run
+    trainer_state.json   the step, and the random generators' states, to resume a run exactly
+    metrics.jsonl        the training curve, one JSON object per line (written as the run goes)
+
+Each file is written to a temporary name and renamed into place, so a crash never leaves a
+half-written file; trainer_state.json is written last, so the step it names has its weights.
+"""
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .models.bert import BertConfig, BertForPreTraining
+from .text import BertTokenizer
+from .text.vocab import save_vocab
+
+CHECKPOINT_FILES = ("config.json", "vocab.txt", "model.npz", "trainer_state.json")
+
+
+class CheckpointError(ValueError):
+    """A directory that is not a complete, readable checkpoint."""
+
+
+def write_atomically(path, write):
+    """Call write(temporary_path), then rename the finished file to `path`."""
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def write_json(path, value):
+    write_atomically(path, lambda temporary: Path(temporary).write_text(json.dumps(value, indent=2) + "\n"))
+
+
+def write_arrays(path, arrays):
+    def write(temporary):
+        with open(temporary, "wb") as file:  # a file object: savez would add ".npz" to a bare name
+            np.savez(file, **arrays)
+
+    write_atomically(path, write)
+
+
+def save_checkpoint(directory, model, tokenizer, settings, optimizer=None, trainer_state=None):
+    """Write the checkpoint files into `directory` (made if missing)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    write_json(directory / "config.json", {"model": model.config.to_dict(), "settings": settings})
+    write_atomically(directory / "vocab.txt", lambda temporary: save_vocab(tokenizer.tokens, temporary))
+    write_arrays(directory / "model.npz", model.state_dict())
+    if optimizer is not None:
+        write_arrays(directory / "optimizer.npz", optimizer.state_dict())
+    write_json(directory / "trainer_state.json", trainer_state or {})
+
+
+def read_arrays(path):
+    with np.load(path, allow_pickle=False) as arrays:
+        return {name: arrays[name] for name in arrays.files}
+
+
+def load_checkpoint(directory):
+    """(model, tokenizer, config.json's contents, trainer_state) from a checkpoint directory."""
+    directory = Path(directory)
+    missing = [name for name in CHECKPOINT_FILES if not (directory / name).is_file()]
+    if missing:
+        raise CheckpointError(f"{directory} is not a tinybert checkpoint: it has no {missing[0]} "
+                              "(a checkpoint is the --out directory of tinybert pretrain)")
+    saved = json.loads((directory / "config.json").read_text())
+    tokenizer = BertTokenizer.from_file(directory / "vocab.txt", lowercase=saved["settings"].get("lowercase", True))
+    model = BertForPreTraining(BertConfig.from_dict(saved["model"]))
+    model.load_state_dict(read_arrays(directory / "model.npz"))
+    return model, tokenizer, saved, json.loads((directory / "trainer_state.json").read_text())
+
+
+def load_optimizer_state(directory, optimizer):
+    """Restore the optimizer's moving averages saved beside the weights, if there are any."""
+    path = Path(directory) / "optimizer.npz"
+    if path.is_file():
+        optimizer.load_state_dict(read_arrays(path))

@@ -1,0 +1,241 @@
+"""Pretraining BERT end to end: documents in, a trained checkpoint out.
+
+The steps, in order (`start_run`, then `train`):
+  1. hold out every k-th document for evaluation;
+  2. train a WordPiece vocabulary on the other documents;
+  3. tokenize; draw sentence pairs and masks (tinybert.text.pretraining_data);
+  4. build BertForPreTraining from a preset and train it with AdamW, BERT's no-decay groups, linear
+     warmup then linear decay, and gradient clipping at norm 1.0, as run_pretraining.py;
+  5. evaluate masked-LM and next-sentence accuracy on the held-out documents, next to the accuracy of
+     always predicting the most frequent token (a model that only learnt "the" would score that).
+"""
+
+import math
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from . import autograd as ag
+from .autograd import backend
+from .checkpoint import load_checkpoint, load_optimizer_state, save_checkpoint
+from .models.bert import BertConfig, BertForPreTraining
+from .optim import AdamW, LRScheduler, clip_grad_norm, linear_warmup_decay, parameter_groups
+from .text import BertTokenizer, train_wordpiece_vocab
+from .text.corpus import tokenize_documents
+from .text.pretraining_data import IGNORE_INDEX, PretrainingData, VocabularyIds
+
+
+@dataclass
+class PretrainSettings:
+    preset: str = "tiny"
+    vocab_size: int = 2000           # small: the tiny run has minutes; frequent words stay whole (vocab_merge_score)
+    vocab_merge_score: str = "count"  # see train_wordpiece_vocab: whole frequent words in a small vocabulary
+    lowercase: bool = True
+    max_seq_length: int = 64
+    max_predictions_per_seq: int = 10
+    masked_lm_prob: float = 0.15
+    short_seq_prob: float = 0.1
+    whole_word_masking: bool = False
+    sentence_task: str = "nsp"       # or "sop", ALBERT's sentence-order prediction
+    dropout: float = 0.0             # BERT's 0.1 is for long runs; a run of minutes underfits, and dropout only slows it
+    batch_size: int = 32
+    steps: int = 1450                # the tiny run: about 2.5 minutes of training on 2 CPU cores
+    learning_rate: float = 2e-3
+    warmup_steps: int = 100
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    held_out_every: int = 10         # every 10th document is held out for evaluation
+    eval_batches: int = 20
+    seed: int = 0
+
+    def __post_init__(self):
+        if not 0 <= self.warmup_steps <= self.steps:
+            raise ValueError(f"warmup of {self.warmup_steps} steps does not fit in {self.steps} steps: "
+                             "give fewer warmup steps (--warmup) or more steps (--steps)")
+        for name in ("steps", "batch_size", "vocab_size", "max_seq_length", "max_predictions_per_seq"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
+        if self.max_seq_length < 8:
+            raise ValueError(f"a sequence length of {self.max_seq_length} leaves no room for two sentences "
+                             "between [CLS] and two [SEP]: use 16 or more")
+
+
+@dataclass
+class Run:
+    """Everything a pretraining run holds, so that it can be stepped, evaluated, saved and resumed."""
+    settings: PretrainSettings
+    tokenizer: BertTokenizer
+    model: BertForPreTraining
+    optimizer: AdamW
+    scheduler: LRScheduler
+    batches: object            # an endless iterator of training Batches
+    held_out: list             # the evaluation Batches
+    most_frequent_id: int      # the baseline's one prediction
+    step: int = 0
+
+
+def split_documents(documents, every):
+    """(training documents, held-out documents): every `every`-th document is held out."""
+    held_out = documents[::every]
+    training = [document for number, document in enumerate(documents) if number % every]
+    if not held_out or not training:
+        raise ValueError(f"the corpus has {len(documents)} documents: too few to hold out every {every}th "
+                         "for evaluation and train on the rest (separate documents with a blank line)")
+    return training, held_out
+
+
+def data_stream(documents, tokenizer, settings, seed, batch_size):
+    return iter(PretrainingData(documents, VocabularyIds.from_tokenizer(tokenizer), batch_size=batch_size, seed=seed,
+                                max_seq_length=settings.max_seq_length,
+                                max_predictions_per_seq=settings.max_predictions_per_seq,
+                                masked_lm_prob=settings.masked_lm_prob, short_seq_prob=settings.short_seq_prob,
+                                task=settings.sentence_task, whole_word=settings.whole_word_masking))
+
+
+def start_run(settings, documents, tokenizer=None, model=None, step=0):
+    """A run ready to train: a new vocabulary and model, or (when resuming) the ones given."""
+    training_documents, held_out_documents = split_documents(documents, settings.held_out_every)
+    if tokenizer is None:
+        tokenizer = BertTokenizer(train_wordpiece_vocab([" ".join(document) for document in training_documents],
+                                                        settings.vocab_size, lowercase=settings.lowercase,
+                                                        score=settings.vocab_merge_score),
+                                  lowercase=settings.lowercase)
+    training_ids = tokenize_documents(training_documents, tokenizer)
+    if model is None:
+        ag.manual_seed(settings.seed)
+        model = BertForPreTraining(BertConfig.preset(settings.preset, tokenizer.vocab_size,
+                                                     max_position_embeddings=max(512, settings.max_seq_length),
+                                                     hidden_dropout=settings.dropout, attention_dropout=settings.dropout,
+                                                     sentence_task=settings.sentence_task))
+    optimizer = AdamW(parameter_groups(model, settings.weight_decay), lr=settings.learning_rate, eps=1e-6)
+    scheduler = LRScheduler(optimizer, lambda number: linear_warmup_decay(number, settings.warmup_steps, settings.steps))
+    held_out_stream = data_stream(tokenize_documents(held_out_documents, tokenizer), tokenizer, settings,
+                                  seed=settings.seed + 1, batch_size=settings.batch_size)
+    counts = np.bincount([token for document in training_ids for sentence in document for token in sentence],
+                         minlength=tokenizer.vocab_size)
+    counts[list(tokenizer.special_ids)] = 0
+    run = Run(settings, tokenizer, model, optimizer, scheduler, data_stream(training_ids, tokenizer, settings,
+                                                                            settings.seed, settings.batch_size),
+              [next(held_out_stream) for _ in range(settings.eval_batches)], int(counts.argmax()))
+    for _ in range(step):  # resuming: replay the data stream, so the run goes on exactly as it would have
+        next(run.batches)
+        run.scheduler.step()
+    run.step = step
+    return run
+
+
+def forward(model, batch):
+    """The model's logits and losses on one batch."""
+    mlm_logits, nsp_logits = model(batch.input_ids, batch.segment_ids, batch.attention_mask, batch.masked_positions)
+    total, mlm_loss, nsp_loss = model.loss(mlm_logits, nsp_logits, batch.masked_labels, batch.next_sentence_labels)
+    return mlm_logits, nsp_logits, total, mlm_loss, nsp_loss
+
+
+def accuracies(mlm_logits, nsp_logits, batch):
+    """(masked-LM accuracy over the real predictions, next-sentence accuracy)."""
+    counted = batch.masked_labels != IGNORE_INDEX
+    mlm_correct = (mlm_logits.numpy().argmax(axis=-1) == batch.masked_labels) & counted
+    nsp_correct = nsp_logits.numpy().argmax(axis=-1) == batch.next_sentence_labels
+    return mlm_correct.sum() / max(counted.sum(), 1), nsp_correct.mean()
+
+
+def train_step(run):
+    """One optimizer step; returns the step's metrics."""
+    batch = next(run.batches)
+    run.model.train()
+    mlm_logits, nsp_logits, total, mlm_loss, nsp_loss = forward(run.model, batch)
+    run.optimizer.zero_grad()
+    total.backward()
+    clip_grad_norm(run.model.parameters(), run.settings.max_grad_norm)
+    learning_rate = run.optimizer.param_groups[0]["lr"]
+    run.optimizer.step()
+    run.scheduler.step()
+    run.step += 1
+    mlm_accuracy, nsp_accuracy = accuracies(mlm_logits, nsp_logits, batch)
+    return {"step": run.step, "loss": total.item(), "mlm_loss": mlm_loss.item(), "nsp_loss": nsp_loss.item(),
+            "mlm_accuracy": float(mlm_accuracy), "nsp_accuracy": float(nsp_accuracy), "learning_rate": learning_rate,
+            "tokens": int(batch.attention_mask.sum())}
+
+
+def evaluate(run):
+    """Held-out masked-LM accuracy, next-sentence accuracy and loss, and the most-frequent-token baseline."""
+    run.model.eval()
+    correct = counted = nsp_correct = pairs = baseline_correct = 0
+    losses = []
+    with ag.no_grad():
+        for batch in run.held_out:
+            mlm_logits, nsp_logits, total, _, _ = forward(run.model, batch)
+            real = batch.masked_labels != IGNORE_INDEX
+            correct += ((mlm_logits.numpy().argmax(axis=-1) == batch.masked_labels) & real).sum()
+            baseline_correct += ((batch.masked_labels == run.most_frequent_id) & real).sum()
+            counted += real.sum()
+            nsp_correct += (nsp_logits.numpy().argmax(axis=-1) == batch.next_sentence_labels).sum()
+            pairs += len(batch.next_sentence_labels)
+            losses.append(total.item())
+    return {"step": run.step, "held_out_loss": float(np.mean(losses)), "held_out_mlm_accuracy": float(correct / counted),
+            "held_out_nsp_accuracy": float(nsp_correct / pairs), "baseline_mlm_accuracy": float(baseline_correct / counted),
+            "baseline_token": run.tokenizer.tokens[run.most_frequent_id]}
+
+
+def train(run, steps, on_step=None):
+    """Take `steps` more steps; on_step(metrics) after each (with tokens/s measured over the step)."""
+    for _ in range(steps):
+        started = time.perf_counter()
+        metrics = train_step(run)
+        metrics["tokens_per_second"] = metrics["tokens"] / (time.perf_counter() - started)
+        if on_step:
+            on_step(metrics)
+
+
+def save_run(run, directory):
+    trainer_state = {"step": run.step, "engine_generator": backend.generator("cpu").bit_generator.state}
+    save_checkpoint(directory, run.model, run.tokenizer, asdict(run.settings), run.optimizer, trainer_state)
+
+
+def resume_run(directory, documents, steps=None):
+    """The run saved in `directory`, ready to go on (to `steps` in all, if given, else its own total)."""
+    model, tokenizer, saved, trainer_state = load_checkpoint(directory)
+    settings = PretrainSettings(**saved["settings"])
+    if steps is not None:
+        settings.steps = steps
+    run = start_run(settings, documents, tokenizer, model, step=trainer_state["step"])
+    load_optimizer_state(directory, run.optimizer)
+    backend.generator("cpu").bit_generator.state = trainer_state["engine_generator"]
+    return run
+
+
+def initial_loss_expected(vocab_size):
+    """ln(V) + ln(2): what the loss starts near when every word and both sentence labels are equally likely."""
+    return math.log(vocab_size) + math.log(2)
+
+
+def fill_mask(model, tokenizer, text, top_k=5):
+    """For each [MASK] in `text`, the top_k (token, probability) pairs the model predicts there."""
+    encoding = tokenizer.encode(text)
+    ids = np.array([encoding.ids])
+    positions = np.flatnonzero(ids[0] == tokenizer.mask_id)
+    if positions.size == 0:
+        raise ValueError(f"{text!r} has no [MASK] to fill: write [MASK] where the model should guess a word")
+    model.eval()
+    with ag.no_grad():
+        mlm_logits, _ = model(ids, np.array([encoding.segment_ids]), np.ones_like(ids, dtype=bool), positions[None, :])
+        probabilities = ag.softmax(mlm_logits).numpy()[0]  # (P, V)
+    best = np.argsort(-probabilities, axis=-1)[:, :top_k]  # (P, top_k)
+    return [[(tokenizer.tokens[token], float(row[token])) for token in tokens] for tokens, row in zip(best, probabilities)]
+
+
+def fill_mask_examples(tokenizer, documents, count=3):
+    """(text with one [MASK], the word it hides) from the first sentences of `documents`: the masked
+    word is the sentence's longest word that the vocabulary holds whole."""
+    examples = []
+    for document in documents:
+        words = document[0].split()
+        whole = [number for number, word in enumerate(words)
+                 if word.isalpha() and tokenizer.tokenize(word) == [word.lower()]]
+        if whole:
+            hidden = max(whole, key=lambda number: len(words[number]))
+            examples.append((" ".join(words[:hidden] + ["[MASK]"] + words[hidden + 1:]), words[hidden]))
+        if len(examples) == count:
+            break
+    return examples
