@@ -93,3 +93,10 @@ def test_mixing_devices_in_one_op_says_how_to_move_a_tensor():
     assert on_gpu.device == "cuda"
     with pytest.raises(DeviceError, match=r"add got tensors on cpu and cuda: move them to one device with \.to"):
         Tensor([1.0, 2.0]) + on_gpu
+
+
+def test_cross_entropy_with_no_ignore_index_refuses_a_minus_100_label():
+    logits = Tensor(np.zeros((2, 2)))
+    assert ag.cross_entropy(logits, np.array([0, -100])).item() == pytest.approx(np.log(2))  # -100 skipped by default
+    with pytest.raises(IndexError, match=r"outside 0..1: targets are class indices$"):
+        ag.cross_entropy(logits, np.array([0, -100]), ignore_index=None)

@@ -33,7 +33,8 @@ def cross_entropy(logits, targets, ignore_index=-100, reduction="mean"):
     """-log softmax(logits)[target] for logits (..., C) and integer targets (...).
 
     Positions whose target is `ignore_index` add nothing: loss 0, gradient exactly 0, and they do
-    not count in the mean. When every position is ignored the mean is 0 (not 0/0 = NaN)."""
+    not count in the mean. When every position is ignored the mean is 0 (not 0/0 = NaN).
+    ignore_index=None ignores nothing: every target must then be a class."""
     check_reduction(reduction)
     xp, num_classes = logits.xp, logits.shape[-1]
     targets = as_array(targets.data if isinstance(targets, Tensor) else targets, device=logits.device)
@@ -42,11 +43,14 @@ def cross_entropy(logits, targets, ignore_index=-100, reduction="mean"):
                          "targets need the shape of logits without the last (class) axis")
     scores = logits.data.reshape(-1, num_classes)                         # (N, C)
     flat_targets = targets.reshape(-1)                                    # (N,)
-    counted = flat_targets != ignore_index                                # (N,)
+    if ignore_index is None:
+        counted = xp.ones(flat_targets.shape, dtype=bool)                 # (N,)
+    else:
+        counted = flat_targets != ignore_index                            # (N,)
     picked = xp.where(counted, flat_targets, 0)                           # (N,) a safe index at ignored rows
     if backend.first_out_of_range(picked, 0, num_classes) is not None:
-        raise IndexError(f"a target lies outside 0..{num_classes - 1}: targets are class indices "
-                         f"(or ignore_index={ignore_index} for positions to skip)")
+        skip = f" (or ignore_index={ignore_index} for positions to skip)" if ignore_index is not None else ""
+        raise IndexError(f"a target lies outside 0..{num_classes - 1}: targets are class indices{skip}")
     rows = xp.arange(picked.shape[0])
     log_probs = log_softmax_array(scores, xp)                             # (N, C)
     losses = -log_probs[rows, picked] * counted                                # (N,)

@@ -227,5 +227,5 @@ class BertForPreTraining(Module):
         masked_lm_weights). nsp_loss: cross-entropy over every pair, ignoring no label (never
         ignore_index=0): label 0 (IsNext, or in-order for SOP) is a class to learn like 1."""
         mlm_loss = ag.cross_entropy(mlm_logits, masked_labels, ignore_index=-100)  # (B, P, V), (B, P) -> ()
-        nsp_loss = ag.cross_entropy(nsp_logits, next_sentence_labels)  # (B, 2), (B,) -> (); labels are 0 or 1
+        nsp_loss = ag.cross_entropy(nsp_logits, next_sentence_labels, ignore_index=None)  # (B, 2), (B,) -> (); 0 or 1
         return mlm_loss + nsp_loss, mlm_loss, nsp_loss
