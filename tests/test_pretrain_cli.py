@@ -90,3 +90,21 @@ def test_fill_mask_without_a_mask_says_where_to_write_one(trained):
     directory, _, _ = trained
     result = run("fill-mask", "--model", directory / "model", "no blank here")
     assert result.exit_code == 2 and "write [MASK] where the model should guess" in result.stderr
+
+
+def test_a_short_run_on_a_regular_corpus_beats_the_most_frequent_token_baseline(tmp_path):
+    corpus = micro_corpus(tmp_path / "corpus.txt", documents=20)
+    result = run("pretrain", "--corpus", corpus, "--out", tmp_path / "model", "--steps", 150, "--vocab-size", 80,
+                 "--seq-length", 24, "--batch-size", 8, "--warmup", 10)
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.output.splitlines() if line.startswith("held-out masked-LM accuracy"))
+    accuracy, baseline = float(line.split()[3]), float(line.split(":")[1].split(")")[0])
+    assert accuracy > baseline + 0.1, line
+    assert "warning" not in result.stderr
+
+
+def test_a_model_that_learnt_nothing_gets_the_plateau_warning(tmp_path):
+    corpus = micro_corpus(tmp_path / "corpus.txt")
+    result = run("pretrain", "--corpus", corpus, "--out", tmp_path / "model", "--steps", 2, "--lr", 0, *MICRO)
+    assert result.exit_code == 0, result.output
+    assert "warning: the model does little better than always guessing the most frequent token" in result.stderr
