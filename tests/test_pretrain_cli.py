@@ -108,3 +108,19 @@ def test_a_model_that_learnt_nothing_gets_the_plateau_warning(tmp_path):
     result = run("pretrain", "--corpus", corpus, "--out", tmp_path / "model", "--steps", 2, "--lr", 0, *MICRO)
     assert result.exit_code == 0, result.output
     assert "warning: the model does little better than always guessing the most frequent token" in result.stderr
+
+
+def test_resuming_to_a_step_already_reached_is_refused(trained):
+    directory, corpus, _ = trained
+    for steps in (["--steps", 2], []):  # no --steps: the checkpoint's own total, 3, is reached already
+        result = run("pretrain", "--corpus", corpus, "--resume", directory / "model", "--out", directory / "again", *steps)
+        assert result.exit_code == 2 and "is at step 3 already: give --steps a larger total" in result.stderr
+
+
+def test_a_fresh_run_into_the_same_directory_starts_a_fresh_log(tmp_path):
+    corpus = micro_corpus(tmp_path / "corpus.txt")
+    for _ in range(2):
+        result = run("pretrain", "--corpus", corpus, "--out", tmp_path / "model", "--steps", 2, *MICRO)
+        assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in (tmp_path / "model" / "metrics.jsonl").read_text().splitlines()]
+    assert [record["step"] for record in records] == [1, 2, 2]

@@ -8,7 +8,8 @@
     metrics.jsonl        the training curve, one JSON object per line (written as the run goes)
 
 Each file is written to a temporary name and renamed into place, so a crash never leaves a
-half-written file; trainer_state.json is written last, so the step it names has its weights.
+half-written file; trainer_state.json, which names the step, is written last. (A crash between two
+files can still leave newer weights beside an older step: resume then repeats a few steps.)
 """
 
 import json
@@ -36,6 +37,7 @@ def write_atomically(path, write):
     os.close(handle)
     try:
         write(temporary)
+        os.chmod(temporary, 0o644)  # mkstemp makes files only their owner can read
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):

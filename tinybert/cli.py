@@ -109,13 +109,15 @@ def progress_text(metrics):
 @click.option("--vocab-size", default=PretrainSettings.vocab_size, show_default=True)
 @click.option("--seq-length", "max_seq_length", default=PretrainSettings.max_seq_length, show_default=True)
 @click.option("--batch-size", default=PretrainSettings.batch_size, show_default=True)
-@click.option("--steps", default=PretrainSettings.steps, show_default=True)
+@click.option("--steps", type=int, default=None, help=f"Training steps in all [default: {PretrainSettings.steps}, "
+              "or the checkpoint's own total with --resume].")
+@click.option("--save-every", default=500, show_default=True, help="Write the checkpoint every this many steps too.")
 @click.option("--lr", "learning_rate", default=PretrainSettings.learning_rate, show_default=True)
 @click.option("--warmup", "warmup_steps", default=PretrainSettings.warmup_steps, show_default=True)
 @click.option("--seed", default=PretrainSettings.seed, show_default=True)
 @click.option("--resume", type=click.Path(file_okay=False), default=None,
               help="A checkpoint directory to go on from (its settings are kept; --steps sets the new total).")
-def pretrain(tiny, corpus, out, resume, **options):
+def pretrain(tiny, corpus, out, resume, save_every, **options):
     """Pretrain BERT (masked LM + next sentence prediction) and save a checkpoint.
 
     tinybert pretrain --tiny trains a WordPiece vocabulary and a tiny BERT (2 layers, hidden 128,
@@ -124,20 +126,27 @@ def pretrain(tiny, corpus, out, resume, **options):
     del tiny  # the defaults are the tiny run; the flag says so on the command line
     with reported_as_input_errors(OSError, ValueError):
         documents = read_corpus_file(corpus) if corpus else python_reference_documents()
-    with reported_as_input_errors(ValueError):
-        settings = PretrainSettings(**options)
     with reported_as_input_errors(CheckpointError, StateDictError, OSError, ValueError):
-        run = resume_run(resume, documents, settings.steps) if resume else start_run(settings, documents)
+        if resume:  # the checkpoint's settings go on; only --steps may change
+            run = resume_run(resume, documents, options["steps"])
+        else:
+            run = start_run(PretrainSettings(**{name: value for name, value in options.items() if value is not None}),
+                            documents)
     describe_run(run, documents, corpus)
     metrics_path = Path(out) / "metrics.jsonl"
     metrics_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(metrics_path, "a") as log, click.progressbar(length=run.settings.steps - run.step, label="pretraining",
-                                                           item_show_func=progress_text) as bar:
+    remaining = run.settings.steps - run.step
+    # a fresh run starts a fresh log; a resumed one adds to it
+    with open(metrics_path, "a" if resume else "w") as log, click.progressbar(
+            length=remaining, label="pretraining", item_show_func=progress_text) as bar:
         def on_step(metrics):
             log.write(json.dumps(metrics) + "\n")
             bar.update(1, metrics)
+            if metrics["step"] % save_every == 0:  # so an interrupted run can be resumed
+                log.flush()
+                save_run(run, out)
 
-        train(run, run.settings.steps - run.step, on_step)
+        train(run, remaining, on_step)
     results = evaluate(run)
     with open(metrics_path, "a") as log:
         log.write(json.dumps(results) + "\n")

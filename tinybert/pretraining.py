@@ -12,7 +12,7 @@ The steps, in order (`start_run`, then `train`):
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -118,8 +118,8 @@ def start_run(settings, documents, tokenizer=None, model=None, step=0):
     run = Run(settings, tokenizer, model, optimizer, scheduler, data_stream(training_ids, tokenizer, settings,
                                                                             settings.seed, settings.batch_size),
               [next(held_out_stream) for _ in range(settings.eval_batches)], int(counts.argmax()))
-    for _ in range(step):  # resuming: replay the data stream, so the run goes on exactly as it would have
-        next(run.batches)
+    for _ in range(step):  # resuming: replay the data stream and the schedule (resume_run then restores the
+        next(run.batches)  # optimizer's averages), so the run goes on exactly as it would have
         run.scheduler.step()
     run.step = step
     return run
@@ -198,7 +198,10 @@ def resume_run(directory, documents, steps=None):
     model, tokenizer, saved, trainer_state = load_checkpoint(directory)
     settings = PretrainSettings(**saved["settings"])
     if steps is not None:
-        settings.steps = steps
+        settings = replace(settings, steps=steps)  # checked again: warmup must still fit
+    if settings.steps <= trainer_state["step"]:
+        raise ValueError(f"{directory} is at step {trainer_state['step']} already: give --steps a larger total "
+                         "to train further")
     run = start_run(settings, documents, tokenizer, model, step=trainer_state["step"])
     load_optimizer_state(directory, run.optimizer)
     backend.generator("cpu").bit_generator.state = trainer_state["engine_generator"]

@@ -26,7 +26,7 @@ def draw_ordinary_ids(rng, size, vocab_size, special_ids):
     """
     ids = rng.integers(0, vocab_size - len(special_ids), size=size)
     for special_id in sorted(special_ids):
-        ids += ids >= special_id
+        ids += ids >= special_id  # a bool array adds as 0/1: every draw at or past this special id moves up one
     return ids
 
 
@@ -43,7 +43,7 @@ def words_to_mask(token_ids, special_ids, whole_word, is_continuation):
         continues_word[1:] = is_continuation[token_ids[1:]] & eligible[:-1]
     positions = np.flatnonzero(eligible)
     word_starts = np.flatnonzero(~continues_word[positions])
-    return np.split(positions, word_starts[1:])
+    return np.split(positions, word_starts[1:])  # cut before each word start; the first starts the first piece
 
 
 def mask_tokens(token_ids, rng, vocab_size, special_ids, masked_lm_prob=0.15, max_predictions_per_seq=20,
