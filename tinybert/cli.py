@@ -14,7 +14,7 @@ from .checkpoint import CheckpointError, load_checkpoint
 from .models.bert import PRESETS
 from .nn import StateDictError
 from .pretraining import (PretrainSettings, evaluate, fill_mask, fill_mask_examples, initial_loss_expected,
-                          resume_run, save_run, start_run, train)
+                          resume_run, save_run, split_documents, start_run, train)
 from .text.corpus import read_corpus_file
 from .text.python_reference import python_reference_documents
 
@@ -111,7 +111,8 @@ def progress_text(metrics):
 @click.option("--batch-size", default=PretrainSettings.batch_size, show_default=True)
 @click.option("--steps", type=int, default=None, help=f"Training steps in all [default: {PretrainSettings.steps}, "
               "or the checkpoint's own total with --resume].")
-@click.option("--save-every", default=500, show_default=True, help="Write the checkpoint every this many steps too.")
+@click.option("--save-every", type=click.IntRange(min=1), default=500, show_default=True,
+              help="Write the checkpoint every this many steps too.")
 @click.option("--lr", "learning_rate", default=PretrainSettings.learning_rate, show_default=True)
 @click.option("--warmup", "warmup_steps", default=PretrainSettings.warmup_steps, show_default=True)
 @click.option("--seed", default=PretrainSettings.seed, show_default=True)
@@ -171,7 +172,8 @@ def report_results(run, results, documents, out):
     if results["held_out_mlm_accuracy"] < results["baseline_mlm_accuracy"] + 0.02:
         click.echo("warning: the model does little better than always guessing the most frequent token: it has "
                    "plateaued there. Train longer (--steps) or with another learning rate (--lr).", err=True)
-    for text, truth in fill_mask_examples(run.tokenizer, documents[:: run.settings.held_out_every]):
+    _, held_out_documents = split_documents(documents, run.settings.held_out_every)
+    for text, truth in fill_mask_examples(run.tokenizer, held_out_documents):
         guesses = ", ".join(f"{token} {probability:.2f}" for token, probability in fill_mask(run.model, run.tokenizer, text, 3)[0])
         click.echo(f"  {text}\n    -> {guesses}   (the text had: {truth})")
     click.echo(f"saved the checkpoint to {out}/ (try: tinybert fill-mask --model {out} \"the [MASK] statement\")")

@@ -132,12 +132,14 @@ def forward(model, batch):
     return mlm_logits, nsp_logits, total, mlm_loss, nsp_loss
 
 
-def accuracies(mlm_logits, nsp_logits, batch):
-    """(masked-LM accuracy over the real predictions, next-sentence accuracy)."""
-    counted = batch.masked_labels != IGNORE_INDEX
-    mlm_correct = (mlm_logits.numpy().argmax(axis=-1) == batch.masked_labels) & counted
-    nsp_correct = nsp_logits.numpy().argmax(axis=-1) == batch.next_sentence_labels
-    return mlm_correct.sum() / max(counted.sum(), 1), nsp_correct.mean()
+def correct_counts(mlm_logits, nsp_logits, batch, baseline_id):
+    """Counts in one batch: right masked-LM guesses, right guesses of the baseline (always baseline_id),
+    real masked positions (padded predictions left out), right sentence labels, and pairs."""
+    real = batch.masked_labels != IGNORE_INDEX                                   # (B, P)
+    mlm_correct = (mlm_logits.numpy().argmax(axis=-1) == batch.masked_labels) & real
+    baseline_correct = (batch.masked_labels == baseline_id) & real
+    nsp_correct = nsp_logits.numpy().argmax(axis=-1) == batch.next_sentence_labels  # (B,)
+    return np.array([mlm_correct.sum(), baseline_correct.sum(), real.sum(), nsp_correct.sum(), nsp_correct.size])
 
 
 def train_step(run):
@@ -152,29 +154,24 @@ def train_step(run):
     run.optimizer.step()
     run.scheduler.step()
     run.step += 1
-    mlm_accuracy, nsp_accuracy = accuracies(mlm_logits, nsp_logits, batch)
+    mlm_correct, _, masked, nsp_correct, pairs = correct_counts(mlm_logits, nsp_logits, batch, run.most_frequent_id)
     return {"step": run.step, "loss": total.item(), "mlm_loss": mlm_loss.item(), "nsp_loss": nsp_loss.item(),
-            "mlm_accuracy": float(mlm_accuracy), "nsp_accuracy": float(nsp_accuracy), "learning_rate": learning_rate,
-            "tokens": int(batch.attention_mask.sum())}
+            "mlm_accuracy": mlm_correct / max(masked, 1), "nsp_accuracy": nsp_correct / pairs,
+            "learning_rate": learning_rate, "tokens": int(batch.attention_mask.sum())}
 
 
 def evaluate(run):
     """Held-out masked-LM accuracy, next-sentence accuracy and loss, and the most-frequent-token baseline."""
     run.model.eval()
-    correct = counted = nsp_correct = pairs = baseline_correct = 0
-    losses = []
+    counts, losses = np.zeros(5, dtype=np.int64), []
     with ag.no_grad():
         for batch in run.held_out:
             mlm_logits, nsp_logits, total, _, _ = forward(run.model, batch)
-            real = batch.masked_labels != IGNORE_INDEX
-            correct += ((mlm_logits.numpy().argmax(axis=-1) == batch.masked_labels) & real).sum()
-            baseline_correct += ((batch.masked_labels == run.most_frequent_id) & real).sum()
-            counted += real.sum()
-            nsp_correct += (nsp_logits.numpy().argmax(axis=-1) == batch.next_sentence_labels).sum()
-            pairs += len(batch.next_sentence_labels)
+            counts += correct_counts(mlm_logits, nsp_logits, batch, run.most_frequent_id)
             losses.append(total.item())
-    return {"step": run.step, "held_out_loss": float(np.mean(losses)), "held_out_mlm_accuracy": float(correct / counted),
-            "held_out_nsp_accuracy": float(nsp_correct / pairs), "baseline_mlm_accuracy": float(baseline_correct / counted),
+    mlm_correct, baseline_correct, masked, nsp_correct, pairs = counts.tolist()
+    return {"step": run.step, "held_out_loss": float(np.mean(losses)), "held_out_mlm_accuracy": mlm_correct / masked,
+            "held_out_nsp_accuracy": nsp_correct / pairs, "baseline_mlm_accuracy": baseline_correct / masked,
             "baseline_token": run.tokenizer.tokens[run.most_frequent_id]}
 
 

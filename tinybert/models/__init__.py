@@ -1,1 +1,1 @@
-"""The models, each a readable file of modules: attention, then the Transformer."""
+"""The models, each a readable file of modules: attention, then the Transformer, then BERT."""
