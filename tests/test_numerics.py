@@ -64,11 +64,18 @@ def test_sigmoid_keeps_its_relative_accuracy_far_into_the_negative_tail():
     np.testing.assert_allclose(loss.item(), 20.0, rtol=1e-6)
 
 
-def test_float32_gelu_agrees_with_the_float64_gelu():
-    grid = np.linspace(-8, 8, 4_001)
-    single = ag.gelu(Tensor(grid, dtype=np.float32)).numpy()
-    double = ag.gelu(Tensor(grid, dtype=np.float64)).numpy()
-    np.testing.assert_allclose(single, double, atol=2e-6)
+def test_float32_gelu_and_its_gradient_agree_with_the_float64_ones():
+    # 200,000 points: the float32 GELU works in blocks of 64K, so this crosses block boundaries;
+    # the transpose makes the input non-contiguous, as a permuted activation would be
+    grid = np.linspace(-8, 8, 200_000).reshape(400, 500).T
+    results = {}
+    for dtype in (np.float32, np.float64):
+        x = Tensor(grid, requires_grad=True, dtype=dtype)
+        out = ag.gelu(x)
+        out.backward(np.ones(out.shape))
+        results[dtype] = out.numpy(), x.grad
+    np.testing.assert_allclose(results[np.float32][0], results[np.float64][0], atol=2e-6)
+    np.testing.assert_allclose(results[np.float32][1], results[np.float64][1], atol=2e-6)
 
 
 def test_binary_cross_entropy_of_certain_wrong_answers_is_large_but_finite():

@@ -2,14 +2,15 @@
 derivatives, and reverse-mode differentiation over the graph they build.
 
 It imports nothing else from tinybert; everything else in tinybert is built on it.
-Read it in this order: backend, tensor, arithmetic, erf, elementwise, reductions, shapes,
+Read it in this order: backend, tensor, arithmetic, elementwise, erf, gelu, reductions, shapes,
 selection, softmax, layer_norm, dropout, losses, gradcheck.
 """
 
 from .arithmetic import add, div, matmul, mul, neg, pow, sub
 from .backend import DeviceError, default_device, manual_seed
 from .dropout import dropout
-from .elementwise import exp, gelu, log, relu, sigmoid, sqrt, tanh
+from .elementwise import exp, log, relu, sigmoid, sqrt, tanh
+from .gelu import gelu
 from .gradcheck import GradcheckError, compare_gradients, gradcheck
 from .layer_norm import layer_norm
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss

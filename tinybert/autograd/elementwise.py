@@ -5,14 +5,7 @@ Each is written so that inputs of magnitude 1e4 give finite values and gradients
 positive inputs).
 """
 
-import math
-
-from .erf import normal_cdf
 from .tensor import make_result
-
-SQRT_2 = math.sqrt(2.0)
-SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
-INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 def exp(x):
@@ -71,33 +64,3 @@ def relu(x):
         return (grad * (x.data > 0),)
 
     return make_result(x.xp.maximum(x.data, 0), "relu", (x,), backward)
-
-
-def gelu(x, approximate="none"):
-    """GELU(x) = x * Phi(x), Phi the standard normal CDF (Hendrycks and Gimpel, 2016).
-
-    approximate="none" is the exact erf form BERT uses: Phi(x) = (1 + erf(x / sqrt 2)) / 2.
-    approximate="tanh" is GPT-2's: (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2 in place of Phi."""
-    if approximate == "tanh":
-        return _gelu_tanh(x)
-    if approximate != "none":
-        raise ValueError(f"gelu approximate={approximate!r}: use 'none' (erf, as BERT) or 'tanh'")
-    xp, data = x.xp, x.data
-    cdf = normal_cdf(data)
-
-    def backward(grad):  # d x Phi(x) = (Phi(x) + x phi(x)) dx, phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
-        return (grad * (cdf + data * INV_SQRT_2PI * xp.exp(-0.5 * data * data)),)
-
-    return make_result(data * cdf, "gelu", (x,), backward)
-
-
-def _gelu_tanh(x):
-    data = x.data
-    tanh_inner = x.xp.tanh(SQRT_2_OVER_PI * (data + 0.044715 * data * data * data))
-    half_one_plus_tanh = 0.5 * (1 + tanh_inner)
-
-    def backward(grad):  # d: 0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2), t = tanh(inner)
-        slope = SQRT_2_OVER_PI * (1 + 3 * 0.044715 * data * data)
-        return (grad * (half_one_plus_tanh + 0.5 * data * (1 - tanh_inner * tanh_inner) * slope),)
-
-    return make_result(data * half_one_plus_tanh, "gelu_tanh", (x,), backward)

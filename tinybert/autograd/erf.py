@@ -19,9 +19,24 @@ import numpy as np
 from . import backend
 
 INV_SQRT_2 = 1 / math.sqrt(2)
-_P = 0.3275911
-_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
+# 7.1.26 in terms of a = |x| rather than z = a / sqrt 2, halved, so that the polynomial times
+# exp(-a^2 / 2) is the tail Phi(-a) itself: t = 1 / (1 + P a), tail = t (A1 + t (A2 + ...)) exp(-a^2 / 2)
+_P = np.float32(0.3275911 * INV_SQRT_2)
+_A = tuple(np.float32(a / 2) for a in (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429))
 _exact_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+def float32_normal_tail(magnitude, exp_half_square):
+    """Phi(-a) for a float32 array a = |x| >= 0, given exp(-a^2 / 2): a new array, in float32."""
+    t = magnitude * _P
+    t += 1
+    np.reciprocal(t, out=t)  # t = 1 / (1 + P a)
+    polynomial = t * _A[4]
+    for coefficient in _A[3::-1]:  # Horner's rule, in place: ((A5 t + A4) t + A3) t ...
+        polynomial += coefficient
+        polynomial *= t
+    polynomial *= exp_half_square
+    return polynomial
 
 
 def normal_cdf(x):
@@ -33,8 +48,5 @@ def normal_cdf(x):
         return 0.5 * (1 + cupyx.scipy.special.erf(x * INV_SQRT_2))
     if x.dtype == np.float64:
         return 0.5 * (1 + np.asarray(_exact_erf(x * INV_SQRT_2), dtype=np.float64))
-    z = np.abs(x) * INV_SQRT_2
-    t = 1 / (1 + _P * z)
-    polynomial = t * (_A[0] + t * (_A[1] + t * (_A[2] + t * (_A[3] + t * _A[4]))))  # Horner's rule
-    tail = 0.5 * polynomial * np.exp(-z * z)  # Phi(-|x|) = (1 - erf(z)) / 2
+    tail = float32_normal_tail(np.abs(x), np.exp(np.float32(-0.5) * x * x))  # Phi(-|x|)
     return np.where(x >= 0, 1 - tail, tail)

@@ -1,0 +1,86 @@
+"""GELU(x) = x Phi(x), Phi the standard normal CDF (Hendrycks and Gimpel, 2016): BERT's activation.
+
+The forward also keeps the slope, so the backward is a single multiply:
+  d x Phi(x) = (Phi(x) + x phi(x)) dx,  phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
+
+On float32 NumPy arrays, the arrays of every training run, the forward is one fused pass in
+blocks: each block of 64K elements goes through the twenty-odd NumPy steps of the erf formula
+(erf.py) and the slope while it sits in the processor's cache, instead of each step streaming
+the whole array through memory. That makes it about three times faster, with the same numbers.
+"""
+
+import math
+
+import numpy as np
+
+from .erf import float32_normal_tail, normal_cdf
+from .tensor import make_result
+
+SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+BLOCK_SIZE = 1 << 16  # 64K float32 = 256 KB: a block and its temporaries fit in a core's L2 cache
+
+
+def gelu(x, approximate="none"):
+    """GELU(x) = x * Phi(x).
+
+    approximate="none" is the exact erf form BERT uses: Phi(x) = (1 + erf(x / sqrt 2)) / 2.
+    approximate="tanh" is GPT-2's: (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2 in place of Phi."""
+    if approximate == "tanh":
+        return _gelu_tanh(x)
+    if approximate != "none":
+        raise ValueError(f"gelu approximate={approximate!r}: use 'none' (erf, as BERT) or 'tanh'")
+    if x.xp is np and x.dtype == np.float32:
+        out, slope = _gelu_and_slope_in_blocks(x.data)
+    else:
+        cdf = normal_cdf(x.data)
+        out = x.data * cdf
+        slope = cdf + x.data * INV_SQRT_2PI * x.xp.exp(-0.5 * x.data * x.data)
+
+    def backward(grad):  # d x Phi(x) = (Phi(x) + x phi(x)) dx: the slope from the forward
+        return (grad * slope,)
+
+    return make_result(out, "gelu", (x,), backward)
+
+
+def _gelu_and_slope_in_blocks(x):
+    """(x Phi(x), Phi(x) + x phi(x)) for a float32 NumPy array, computed block by block."""
+    x = np.asarray(x, order="C")  # row-major, so the flat views below are views
+    out, slope = np.empty_like(x), np.empty_like(x)
+    flat_x, flat_out, flat_slope = x.reshape(-1), out.reshape(-1), slope.reshape(-1)  # views, no copies
+    for start in range(0, flat_x.size, BLOCK_SIZE):
+        block = slice(start, start + BLOCK_SIZE)
+        _gelu_block(flat_x[block], flat_out[block], flat_slope[block])
+    return out, slope
+
+
+def _gelu_block(x, out, slope):
+    """Write GELU(x) into `out` and its slope into `slope`, in place, for one block of float32 x."""
+    density = x * x
+    density *= -0.5
+    np.exp(density, out=density)  # exp(-x^2 / 2)
+    magnitude = np.abs(x)
+    tail = float32_normal_tail(magnitude, density)  # Phi(-|x|)
+    # Phi(x) is the tail for x < 0 and 1 - tail for x >= 0, so x Phi(x) = max(x, 0) - |x| tail
+    np.maximum(x, 0, out=out)
+    magnitude *= tail
+    out -= magnitude
+    # slope = Phi(x) + x phi(x), with Phi(x) = 0.5 + sign(x) (0.5 - tail)
+    np.subtract(0.5, tail, out=slope)
+    np.copysign(slope, x, out=slope)
+    slope += 0.5
+    density *= x
+    density *= INV_SQRT_2PI
+    slope += density
+
+
+def _gelu_tanh(x):
+    data = x.data
+    tanh_inner = x.xp.tanh(SQRT_2_OVER_PI * (data + 0.044715 * data * data * data))
+    half_one_plus_tanh = 0.5 * (1 + tanh_inner)
+
+    def backward(grad):  # d: 0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2), t = tanh(inner)
+        slope = SQRT_2_OVER_PI * (1 + 3 * 0.044715 * data * data)
+        return (grad * (half_one_plus_tanh + 0.5 * data * (1 - tanh_inner * tanh_inner) * slope),)
+
+    return make_result(data * half_one_plus_tanh, "gelu_tanh", (x,), backward)
