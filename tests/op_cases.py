@@ -150,6 +150,15 @@ def axis_input(draw, elements=None):
 
 
 @st.composite
+def masked_softmax_input(draw):
+    """A softmax with a boolean mask that broadcasts to the input: rows left out entirely included."""
+    (values,), arguments = draw(axis_input(floats(-5, 5)))
+    mask_shape = draw(hnp.broadcastable_shapes(values.shape, max_side=MAX_SIDE).filter(
+        lambda candidate: np.broadcast_shapes(candidate, values.shape) == values.shape))
+    return (values,), dict(arguments, mask=draw(hnp.arrays(bool, mask_shape)))
+
+
+@st.composite
 def layer_norm_input(draw, affine):
     hidden = draw(st.integers(2, 6))
     shape = draw(shapes(max_dims=2)) + (hidden,)
@@ -216,6 +225,7 @@ CASES = [
     OpCase("where", where_input(), lambda a, b, condition: ag.where(condition, a, b)),
     OpCase("masked_fill", masked_fill_input(), ag.masked_fill),
     OpCase("softmax", axis_input(floats(-5, 5)), ag.softmax),
+    OpCase("softmax[masked]", masked_softmax_input(), ag.softmax),
     OpCase("log_softmax", axis_input(floats(-5, 5)), ag.log_softmax),
     OpCase("layer_norm", layer_norm_input(affine=True), ag.layer_norm),
     OpCase("layer_norm[no affine]", layer_norm_input(affine=False), ag.layer_norm),

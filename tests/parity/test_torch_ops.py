@@ -66,6 +66,9 @@ TORCH_OPS = {
     "where": lambda a, b, condition: torch.where(torch.as_tensor(condition), a, b),
     "masked_fill": lambda x, mask, value: x.masked_fill(torch.as_tensor(mask), value),
     "softmax": lambda x, axis: torch.softmax(x, dim=axis),
+    # torch gives NaN for a row left out entirely; tinybert gives 0 there by design
+    "softmax[masked]": lambda x, axis, mask: torch.softmax(x.masked_fill(~torch.as_tensor(mask), -torch.inf),
+                                                           dim=axis).nan_to_num(0.0),
     "log_softmax": lambda x, axis: torch.log_softmax(x, dim=axis),
     "layer_norm": lambda x, weight, bias: F.layer_norm(x, x.shape[-1:], weight, bias, eps=1e-5),
     "layer_norm[no affine]": lambda x: F.layer_norm(x, x.shape[-1:], eps=1e-5),

@@ -7,14 +7,31 @@ and with c = max(x) every exponent is <= 0, so exp never overflows (inputs of 1e
 from .tensor import make_result
 
 
-def softmax(x, axis=-1):
-    """exp(x) / sum(exp(x)) along `axis`: each row becomes a probability distribution."""
-    xp = x.xp
-    exps = xp.exp(x.data - x.data.max(axis=axis, keepdims=True))
-    out = exps / exps.sum(axis=axis, keepdims=True)
+def softmax(x, axis=-1, mask=None):
+    """exp(x) / sum(exp(x)) along `axis`: each row becomes a probability distribution.
 
-    def backward(grad):  # d softmax: dx = y * (dy - sum(dy * y, axis))
-        return (out * (grad - (grad * out).sum(axis=axis, keepdims=True)),)
+    mask: None, or a boolean array that broadcasts to x's shape, False at the entries to leave out.
+    A left-out entry gets probability exactly 0 (its score counts as -inf), and a row with every
+    entry left out gets all 0 (where exp would give 0 / 0), so no gradient flows through it."""
+    xp = x.xp
+    scores = x.data
+    if mask is not None:
+        mask = xp.asarray(mask)
+        if mask.dtype != bool:
+            raise TypeError(f"softmax masks are boolean, False = leave out, not {mask.dtype}")
+        scores = xp.where(mask, scores, -xp.inf)
+    row_max = scores.max(axis=axis, keepdims=True)
+    if mask is not None:
+        row_max = xp.where(row_max == -xp.inf, 0, row_max)  # a row left out entirely: exp(-inf) = 0 everywhere
+    out = scores - row_max
+    xp.exp(out, out=out)
+    total = out.sum(axis=axis, keepdims=True)  # >= 1 unless the whole row is left out
+    out /= xp.where(total == 0, 1, total) if mask is not None else total
+
+    def backward(grad):  # d softmax: dx = y * (dy - sum(dy * y, axis)); left-out entries have y = 0, so dx = 0
+        dx = grad - (grad * out).sum(axis=axis, keepdims=True)
+        dx *= out
+        return (dx,)
 
     return make_result(out, "softmax", (x,), backward)
 

@@ -43,27 +43,25 @@ def padding_mask(is_real):
 def masked_softmax(scores, mask):
     """softmax over the keys (the last axis) of `scores` (..., T, S), with masked keys at weight 0.
 
-    A masked score is set to -inf (with `where`, not by adding a finite -1e4), so exp gives it exactly
-    0 weight. A query whose keys are all masked would have a row of -inf, and softmax of that is
-    0 / 0 = NaN; such a row gets weights 0 instead, so its output is 0 and every gradient through
-    it is 0."""
+    A masked score counts as -inf (not a finite -1e4 added to it), so exp gives it exactly 0 weight.
+    A query whose keys are all masked would have a row of -inf, and softmax of that is 0 / 0 = NaN;
+    such a row gets weights 0 instead, so its output is 0 and every gradient through it is 0.
+    The engine's softmax does both in one op (tinybert/autograd/softmax.py); this checks the mask."""
     if mask is None:
         return ag.softmax(scores, axis=-1)  # (..., T, S)
-    xp = scores.xp
-    mask = xp.asarray(mask)
+    mask = scores.xp.asarray(mask)
     if mask.dtype != bool:
         raise TypeError(f"attention masks are boolean, True = may attend, not {mask.dtype}: "
                         "for an additive mask of 0 and -inf write mask == 0, for a 0/1 mask mask == 1")
     try:
-        keep = xp.broadcast_to(mask, scores.shape)  # (..., T, S)
+        fits = np.broadcast_shapes(mask.shape, scores.shape) == scores.shape
     except ValueError:
+        fits = False
+    if not fits:
         raise ValueError(f"a mask of shape {mask.shape} does not broadcast to the attention scores' shape "
                          f"{scores.shape}: a causal mask is (T, T), a key padding mask (B, 1, 1, S) "
-                         "(see padding_mask)") from None
-    row_has_a_key = keep.any(axis=-1, keepdims=True)  # (..., T, 1)
-    scores = ag.where(keep, scores, -np.inf)  # (..., T, S)
-    scores = ag.where(row_has_a_key, scores, 0.0)  # an all -inf row becomes finite, zeroed below
-    return ag.where(row_has_a_key, ag.softmax(scores, axis=-1), 0.0)  # (..., T, S)
+                         "(see padding_mask)")
+    return ag.softmax(scores, axis=-1, mask=mask)  # (..., T, S)
 
 
 def scaled_dot_product_attention(q, k, v, mask=None, dropout=0.0, training=False):
