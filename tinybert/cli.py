@@ -9,7 +9,7 @@ import click
 import numpy as np
 
 from . import __version__
-from .autograd import backend
+from .autograd import allocator, backend
 from .checkpoint import CheckpointError, load_checkpoint
 from .models.bert import PRESETS
 from .nn import StateDictError
@@ -36,6 +36,7 @@ class TinybertGroup(click.Group):
 @click.version_option(__version__, prog_name="tinybert")
 def main():
     """tinybert: attention, the Transformer and BERT, built line by line on a small NumPy autograd."""
+    allocator.keep_freed_memory()
 
 
 @main.command()
