@@ -101,6 +101,24 @@ def scatter_add(target, indices, values):
         cupyx.scatter_add(target, indices, values)
 
 
+def sum_rows_by_id(ids, rows, count):
+    """A (count, H) array whose row v is the sum of the rows of `rows` (N, H) with ids (N,) equal to v:
+    the scatter-add an embedding's backward needs."""
+    xp = array_module(rows)
+    table = xp.zeros((count,) + rows.shape[1:], dtype=rows.dtype)  # (count, H)
+    if xp is not np:
+        import cupyx
+
+        cupyx.scatter_add(table, ids, rows)
+    elif ids.size:
+        # np.add.at is slow; sorting brings equal ids together, and np.add.reduceat sums each run in one pass
+        order = np.argsort(ids, kind="stable")
+        sorted_ids = ids[order]
+        run_starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])  # where each id's run begins
+        table[sorted_ids[run_starts]] = np.add.reduceat(rows[order], run_starts, axis=0)
+    return table
+
+
 def first_out_of_range(indices, low, high):
     """The first value of the integer array `indices` outside [low, high), or None when all lie inside.
 

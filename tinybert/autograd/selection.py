@@ -20,9 +20,7 @@ def embedding(weight, ids):
                          f"0..{vocab_size - 1} (were the ids made with another vocabulary?)")
 
     def backward(grad):  # d weight[ids]: dweight[v] = sum of grad over the positions where ids == v
-        grad_weight = weight.xp.zeros_like(weight.data)  # (V, H)
-        backend.scatter_add(grad_weight, ids.reshape(-1), grad.reshape(-1, weight.shape[-1]))
-        return (grad_weight,)
+        return (backend.sum_rows_by_id(ids.reshape(-1), grad.reshape(-1, weight.shape[-1]), vocab_size),)  # (V, H)
 
     return make_result(weight.data[ids], "embedding", (weight,), backward)
 
