@@ -150,6 +150,15 @@ def axis_input(draw, elements=None):
 
 
 @st.composite
+def linear_input(draw, bias):
+    """x (..., I) with zero to two leading axes, a weight (I, O), and a bias (O,) when `bias`."""
+    inputs, outputs = draw(st.integers(1, MAX_SIDE)), draw(st.integers(1, MAX_SIDE))
+    x = draw(arrays(draw(shapes(max_dims=2)) + (inputs,)))
+    weight = draw(arrays((inputs, outputs)))
+    return ((x, weight, draw(arrays((outputs,)))) if bias else (x, weight)), {}
+
+
+@st.composite
 def masked_softmax_input(draw):
     """A softmax with a boolean mask that broadcasts to the input: rows left out entirely included."""
     (values,), arguments = draw(axis_input(floats(-5, 5)))
@@ -200,6 +209,8 @@ CASES = [
     OpCase("neg", one(), ag.neg),
     OpCase("pow", pow_input(), ag.pow),
     OpCase("matmul", arrays_only(matmul_pair()), ag.matmul),
+    OpCase("linear", linear_input(bias=True), ag.linear),
+    OpCase("linear[no bias]", linear_input(bias=False), ag.linear),
     OpCase("exp", one(), ag.exp),
     OpCase("log", one(floats(0.1, 3)), ag.log),
     OpCase("sqrt", one(floats(0.1, 3)), ag.sqrt),

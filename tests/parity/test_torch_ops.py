@@ -41,6 +41,8 @@ TORCH_OPS = {
     "neg": lambda x: -x,
     "pow": lambda x, exponent: x ** exponent,
     "matmul": torch.matmul,
+    "linear": lambda x, weight, bias: F.linear(x, weight.T, bias),  # torch keeps W as (O, I)
+    "linear[no bias]": lambda x, weight: F.linear(x, weight.T),
     "exp": torch.exp,
     "log": torch.log,
     "sqrt": torch.sqrt,

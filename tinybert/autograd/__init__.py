@@ -2,7 +2,7 @@
 derivatives, and reverse-mode differentiation over the graph they build.
 
 It imports nothing else from tinybert; everything else in tinybert is built on it.
-Read it in this order: backend, tensor, arithmetic, elementwise, erf, gelu, reductions, shapes,
+Read it in this order: backend, tensor, arithmetic, linear, elementwise, erf, gelu, reductions, shapes,
 selection, softmax, layer_norm, dropout, losses, gradcheck.
 """
 
@@ -13,6 +13,7 @@ from .elementwise import exp, log, relu, sigmoid, sqrt, tanh
 from .gelu import gelu
 from .gradcheck import GradcheckError, compare_gradients, gradcheck
 from .layer_norm import layer_norm
+from .linear import linear
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .reductions import max, mean, sum, var
 from .selection import embedding, masked_fill, where
@@ -23,7 +24,7 @@ from .tensor import DTypeError, GradientError, Tensor, is_grad_enabled, no_grad
 __all__ = [
     "Tensor", "no_grad", "is_grad_enabled", "manual_seed", "default_device",
     "GradientError", "DTypeError", "DeviceError", "GradcheckError", "gradcheck", "compare_gradients",
-    "add", "sub", "mul", "div", "neg", "pow", "matmul",
+    "add", "sub", "mul", "div", "neg", "pow", "matmul", "linear",
     "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "gelu",
     "sum", "mean", "max", "var",
     "reshape", "transpose", "permute", "getitem", "concatenate", "stack",
