@@ -31,8 +31,10 @@ def draw_ordinary_ids(rng, size, vocab_size, special_ids):
 
 
 def words_to_mask(token_ids, special_ids, whole_word, is_continuation):
-    """The candidates for masking, as a list of position arrays: one position each, or with whole_word one
-    word each (a token and the "##" pieces that follow it). Special tokens are never candidates."""
+    """The candidates for masking: (positions, word_starts, word_lengths). `positions` (N,) are the
+    non-special positions in order; the words cut them into runs, word i being
+    positions[word_starts[i] : word_starts[i] + word_lengths[i]]: one position each, or with whole_word
+    a token and the "##" pieces that follow it. Special tokens are never candidates."""
     eligible = ~np.isin(token_ids, np.array(sorted(special_ids)))  # (T,)
     continues_word = np.zeros(len(token_ids), dtype=bool)          # (T,)
     if whole_word:
@@ -41,9 +43,9 @@ def words_to_mask(token_ids, special_ids, whole_word, is_continuation):
                              "True for '##' pieces")
         # a "##" piece right after [SEP] has no word to join: it starts one, unlike in the original
         continues_word[1:] = is_continuation[token_ids[1:]] & eligible[:-1]
-    positions = np.flatnonzero(eligible)
-    word_starts = np.flatnonzero(~continues_word[positions])
-    return np.split(positions, word_starts[1:])  # cut before each word start; the first starts the first piece
+    positions = np.flatnonzero(eligible)                  # (N,)
+    word_starts = np.flatnonzero(~continues_word[positions])  # (W,) the first word starts at 0
+    return positions, word_starts, np.diff(word_starts, append=len(positions))
 
 
 def mask_tokens(token_ids, rng, vocab_size, special_ids, masked_lm_prob=0.15, max_predictions_per_seq=20,
@@ -57,17 +59,18 @@ def mask_tokens(token_ids, rng, vocab_size, special_ids, masked_lm_prob=0.15, ma
     probability 0.8, a random non-special token with 0.1, or stays itself with 0.1.
     """
     token_ids = np.asarray(token_ids, dtype=np.int64)
-    words = words_to_mask(token_ids, special_ids, whole_word, is_continuation)
-    eligible_count = sum(len(word) for word in words)
-    num_to_predict = min(max_predictions_per_seq, max(1, round(eligible_count * masked_lm_prob)))
+    positions, word_starts, word_lengths = words_to_mask(token_ids, special_ids, whole_word, is_continuation)
+    num_to_predict = min(max_predictions_per_seq, max(1, round(len(positions) * masked_lm_prob)))
 
-    chosen = []
-    for word_index in rng.permutation(len(words)):  # one sequence's words: a short loop
-        if len(chosen) >= num_to_predict:
+    chosen = np.zeros(len(word_starts), dtype=bool)  # (W,)
+    lengths, count = word_lengths.tolist(), 0
+    for word in rng.permutation(len(word_starts)).tolist():  # one sequence's words: a short loop
+        if count >= num_to_predict:
             break
-        if len(chosen) + len(words[word_index]) <= num_to_predict:
-            chosen.extend(words[word_index])
-    masked_positions = np.sort(np.array(chosen, dtype=np.int64))  # (P,)
+        if count + lengths[word] <= num_to_predict:
+            chosen[word] = True
+            count += lengths[word]
+    masked_positions = positions[np.repeat(chosen, word_lengths)]  # (P,) in order, as positions are
 
     draw = rng.random(len(masked_positions))  # one draw a position: [0, 0.8) mask, [0.8, 0.9) keep, [0.9, 1) random
     input_ids = token_ids.copy()
