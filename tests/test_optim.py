@@ -140,6 +140,18 @@ def test_float32_parameters_and_state_stay_float32(make_optimizer):
 
 
 @pytest.mark.parametrize("make_optimizer", OPTIMIZERS.values(), ids=OPTIMIZERS.keys())
+def test_a_state_dict_is_a_snapshot_that_later_steps_leave_alone(make_optimizer):
+    weight = parameter([1.0, 2.0], [0.5, -0.5])
+    optimizer = make_optimizer([weight])
+    optimizer.step()
+    saved = optimizer.state_dict()
+    kept = {name: array.copy() for name, array in saved.items()}
+    optimizer.step()  # the optimizer updates its buffers in place
+    assert saved and all(np.array_equal(saved[name], kept[name]) for name in saved)
+    assert any(not np.array_equal(array, kept[name]) for name, array in optimizer.state_dict().items())
+
+
+@pytest.mark.parametrize("make_optimizer", OPTIMIZERS.values(), ids=OPTIMIZERS.keys())
 def test_step_leaves_a_parameter_without_gradient_alone(make_optimizer):
     with_grad, without_grad = parameter([1.0, 2.0], [0.5, 0.5]), parameter([1.0, 2.0])
     optimizer = make_optimizer([with_grad, without_grad])

@@ -65,7 +65,8 @@ class Optimizer:
         arrays = {}
         for number, parameter in enumerate(self.parameters()):
             for key, value in self.state.get(parameter, {}).items():
-                arrays[f"{number}.{key}"] = backend.to_numpy(value) if hasattr(value, "shape") else np.asarray(value)
+                # a copy: the optimizer updates its buffers in place, and a state dict is a snapshot
+                arrays[f"{number}.{key}"] = np.array(backend.to_numpy(value) if hasattr(value, "shape") else value)
         return arrays
 
     def load_state_dict(self, arrays):
@@ -176,13 +177,16 @@ class Adam(Optimizer):
         """Move `parameter` by the bias-corrected moving averages of `grad` (m and v in the paper)."""
         beta1, beta2 = group["betas"]
         state["step"] += 1
-        state["mean"] = beta1 * state["mean"] + (1 - beta1) * grad  # m = b1 m + (1 - b1) g
-        state["mean_square"] = beta2 * state["mean_square"] + (1 - beta2) * grad * grad  # v = b2 v + (1 - b2) g^2
-        # both averages start at 0, so early on they are too small by a factor 1 - b^t: divide it out
-        mean = state["mean"] / (1 - beta1 ** state["step"])  # m_hat = m / (1 - b1^t)
-        mean_square = state["mean_square"] / (1 - beta2 ** state["step"])  # v_hat = v / (1 - b2^t)
-        # p = p - lr m_hat / (sqrt(v_hat) + eps)
-        parameter.data -= group["lr"] * mean / (parameter.xp.sqrt(mean_square) + group["eps"])
+        mean, mean_square = state["mean"], state["mean_square"]  # updated in place: no new arrays each step
+        mean *= beta1
+        mean += (1 - beta1) * grad  # m = b1 m + (1 - b1) g
+        mean_square *= beta2
+        mean_square += (1 - beta2) * grad * grad  # v = b2 v + (1 - b2) g^2
+        # both averages start at 0, so early on they are too small by a factor 1 - b^t: divide it out,
+        # m_hat = m / (1 - b1^t) and v_hat = v / (1 - b2^t); then p = p - lr m_hat / (sqrt(v_hat) + eps)
+        denominator = parameter.xp.sqrt(mean_square / (1 - beta2 ** state["step"]))
+        denominator += group["eps"]
+        parameter.data -= (group["lr"] / (1 - beta1 ** state["step"])) * mean / denominator
 
 
 class AdamW(Adam):
