@@ -12,20 +12,24 @@ def layer_norm(x, weight=None, bias=None, eps=1e-5):
     weight (H,) and bias (H,) when given."""
     parents = check_compatible("layer_norm", *(tensor for tensor in (x, weight, bias) if tensor is not None))
     xp = x.xp
-    centered = x.data - x.data.mean(axis=-1, keepdims=True)                 # (..., H)
-    rstd = 1 / xp.sqrt((centered * centered).mean(axis=-1, keepdims=True) + eps)  # (..., 1)
-    norm = centered * rstd                                                   # (..., H)
-    out = norm if weight is None else norm * weight.data
-    if bias is not None:
-        out = out + bias.data
+    norm = x.data - x.data.mean(axis=-1, keepdims=True)                   # (..., H) centred, scaled in place below
+    rstd = 1 / xp.sqrt((norm * norm).mean(axis=-1, keepdims=True) + eps)  # (..., 1)
+    norm *= rstd                                                          # (..., H)
+    if weight is None:
+        out = norm if bias is None else norm + bias.data
+    else:
+        out = norm * weight.data
+        if bias is not None:
+            out += bias.data
     rows = (-1, x.shape[-1])  # every axis but the last is a row
 
     def backward(grad):
         # The backward keeps norm and rstd from the forward: recomputing them would cost two passes.
         # dnorm = dy * weight;  dx = rstd * (dnorm - mean(dnorm) - norm * mean(dnorm * norm))
         grad_norm = grad if weight is None else grad * weight.data
-        grad_x = rstd * (grad_norm - grad_norm.mean(axis=-1, keepdims=True)
-                         - norm * (grad_norm * norm).mean(axis=-1, keepdims=True))
+        grad_x = grad_norm - grad_norm.mean(axis=-1, keepdims=True)
+        grad_x -= norm * (grad_norm * norm).mean(axis=-1, keepdims=True)
+        grad_x *= rstd
         grads = [grad_x]
         if weight is not None:
             grads.append((grad * norm).reshape(rows).sum(axis=0))  # dweight = sum over rows of dy * norm
