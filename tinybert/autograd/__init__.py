@@ -2,8 +2,8 @@
 derivatives, and reverse-mode differentiation over the graph they build.
 
 It imports nothing else from tinybert; everything else in tinybert is built on it.
-Read it in this order: backend, tensor, arithmetic, linear, elementwise, erf, gelu, reductions, shapes,
-selection, softmax, layer_norm, dropout, losses, gradcheck.
+Read it in this order: backend, allocator, tensor, arithmetic, linear, elementwise, erf, gelu,
+reductions, shapes, selection, softmax, layer_norm, dropout, losses, gradcheck.
 """
 
 from .arithmetic import add, div, matmul, mul, neg, pow, sub
