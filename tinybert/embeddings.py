@@ -1,0 +1,36 @@
+"""Sentence embeddings from a BERT: the mean of the final hidden states over a sentence's real tokens,
+scaled to length 1, as sentence-transformers computes them for all-MiniLM-L6-v2 (its 1_Pooling and
+Normalize modules). Two sentences are then as similar as the cosine of their vectors, a dot product.
+"""
+
+import numpy as np
+
+from . import autograd as ag
+
+MAX_TOKENS = 256  # all-MiniLM-L6-v2's max_seq_length: longer sentences are cut, as sentence-transformers does
+
+
+def sentence_embeddings(model, tokenizer, sentences, max_tokens=MAX_TOKENS):
+    """(N, H) float32 array, one unit vector per sentence, from `model` (a BertForPreTraining or its .bert)."""
+    if not sentences:
+        raise ValueError("no sentences to embed: give at least one")
+    encoder = getattr(model, "bert", model)
+    ids = [tokenizer.encode(sentence, max_length=max_tokens).ids for sentence in sentences]
+    longest = max(len(row) for row in ids)
+    input_ids = np.full((len(ids), longest), tokenizer.pad_id, dtype=np.int64)  # (N, T)
+    is_real = np.zeros((len(ids), longest), dtype=bool)  # (N, T)
+    for row, sentence_ids in enumerate(ids):  # one sentence at a time: a short loop over the inputs
+        input_ids[row, :len(sentence_ids)] = sentence_ids
+        is_real[row, :len(sentence_ids)] = True
+    encoder.eval()
+    with ag.no_grad():
+        hidden, _ = encoder(input_ids, None, is_real)  # (N, T, H)
+    hidden = hidden.numpy()
+    weights = is_real[:, :, None].astype(hidden.dtype)  # (N, T, 1): 1 at real tokens, 0 at padding
+    means = (hidden * weights).sum(axis=1) / weights.sum(axis=1)  # (N, H)
+    return means / np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)  # (N, H), each of length 1
+
+
+def cosine_similarities(embeddings):
+    """(N, N): the cosine similarity of every pair of unit vectors, their dot product."""
+    return embeddings @ embeddings.T
