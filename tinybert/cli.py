@@ -12,7 +12,7 @@ from . import __version__
 from .autograd import allocator, backend
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .embeddings import cosine_similarities, sentence_embeddings
-from .hf_checkpoint import HuggingFaceError, read_hf_bert
+from .hf_checkpoint import HuggingFaceError, read_hf_bert, write_hf_bert
 from .models.bert import PRESETS
 from .nn import StateDictError
 from .safetensors_io import SafetensorsError
@@ -215,6 +215,20 @@ def import_hf(source, out):
     click.echo(f"saved the checkpoint to {out}/ (try: tinybert embed --model {out} --similarity \"a sentence\" "
                "\"another sentence\")")
 
+
+@main.command("export-hf")
+@click.argument("model_directory", type=click.Path(file_okay=False))
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="The Hugging Face directory to write (config.json, model.safetensors, vocab.txt).")
+def export_hf(model_directory, out):
+    """Write a tinybert checkpoint as a Hugging Face BERT directory, which
+    transformers.BertForPreTraining.from_pretrained(OUT) loads: the road to PyTorch's tools."""
+    with reported_as_input_errors(CheckpointError, StateDictError, OSError):
+        model, tokenizer, _, _ = load_checkpoint(model_directory)
+    with reported_as_input_errors(HuggingFaceError):
+        write_hf_bert(model, tokenizer, out)
+    click.echo(f"wrote {out}/ (config.json, model.safetensors, vocab.txt); in Python: "
+               f"transformers.BertForPreTraining.from_pretrained({str(out)!r})")
 
 @main.command()
 @click.option("--model", "model_directory", required=True, type=click.Path(file_okay=False),

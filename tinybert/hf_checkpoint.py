@@ -1,4 +1,4 @@
-"""Hugging Face BERT checkpoints into tinybert: config.json, model.safetensors and vocab.txt.
+"""Hugging Face BERT checkpoints in and out of tinybert: config.json, model.safetensors and vocab.txt.
 
 Parameter names: Hugging Face's modeling_bert.py nests them as the original TensorFlow code did
 (bert.encoder.layer.0.attention.self.query.weight); tinybert's are shorter
@@ -13,8 +13,10 @@ from pathlib import Path
 
 from .models.bert import BertConfig, BertForPreTraining
 from .nn import Linear
-from .safetensors_io import load_safetensors
+from .checkpoint import write_atomically, write_json
+from .safetensors_io import load_safetensors, save_safetensors
 from .text import BertTokenizer
+from .text.vocab import save_vocab
 
 HF_TO_OURS = [  # (Hugging Face, ours), replaced in this order within each name
     (".encoder.layer.", ".encoder.layers."),
@@ -27,6 +29,17 @@ HF_TO_OURS = [  # (Hugging Face, ours), replaced in this order within each name
     ("cls.predictions.transform.LayerNorm.", "masked_lm.layer_norm."),
     ("cls.predictions.bias", "masked_lm.bias"), ("cls.seq_relationship.", "next_sentence."),
     (".LayerNorm.", ".layer_norm."),
+]
+OURS_TO_HF = [  # the way back, in an order where no rule undoes an earlier one
+    ("masked_lm.transform.", "cls.predictions.transform.dense."),
+    ("masked_lm.layer_norm.", "cls.predictions.transform.LayerNorm."),
+    ("masked_lm.bias", "cls.predictions.bias"), ("next_sentence.", "cls.seq_relationship."),
+    (".encoder.layers.", ".encoder.layer."),
+    (".attention.q.", ".attention.self.query."), (".attention.k.", ".attention.self.key."),
+    (".attention.v.", ".attention.self.value."), (".attention.out.", ".attention.output.dense."),
+    (".attention_norm.", ".attention.output.LayerNorm."),
+    (".feed_forward.up.", ".intermediate.dense."), (".feed_forward.down.", ".output.dense."),
+    (".output_norm.", ".output.LayerNorm."), (".layer_norm.", ".LayerNorm."),
 ]
 NOT_PARAMETERS = ("embeddings.position_ids", "embeddings.token_type_ids")  # index buffers some files hold
 TIED_COPIES = ("cls.predictions.decoder.weight", "cls.predictions.decoder.bias")  # the word embeddings, the bias
@@ -46,6 +59,13 @@ def our_name(hf_name):
     name = hf_name if hf_name.startswith(("bert.", "cls.")) else "bert." + hf_name
     for theirs, ours in HF_TO_OURS:
         name = name.replace(theirs, ours)
+    return name
+
+
+def hf_name(name):
+    """Hugging Face's name for one of our BertForPreTraining parameter names."""
+    for ours, theirs in OURS_TO_HF:
+        name = name.replace(ours, theirs)
     return name
 
 
@@ -102,3 +122,23 @@ def read_hf_bert(directory):
         raise HuggingFaceError(f"the checkpoint has a weight {unexpected[0]!r} that tinybert's BERT does not have "
                                f"(and {len(unexpected) - 1} more): is it a BERT checkpoint?")
     return model, tokenizer, sorted(set(model.state_dict()) - set(state))
+
+
+def write_hf_bert(model, tokenizer, directory):
+    """Write `model` (a BertForPreTraining) as a Hugging Face directory that
+    transformers.BertForPreTraining.from_pretrained loads with every weight in place."""
+    config = model.config
+    if config.embedding_width != config.hidden_size or config.share_layers or config.sentence_task != "nsp":
+        raise HuggingFaceError("this model uses ALBERT's options (factorised embeddings, shared layers or "
+                               "sentence order): Hugging Face's BertForPreTraining has none of them")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    values = {theirs: getattr(config, ours) for theirs, ours in CONFIG_KEYS.items()}
+    write_json(directory / "config.json", {"architectures": ["BertForPreTraining"], "model_type": "bert",
+                                           "hidden_act": "gelu", "position_embedding_type": "absolute", **values})
+    transposed = linear_weight_names(model)
+    arrays = {hf_name(name): array.T if name in transposed else array for name, array in model.state_dict().items()}
+    save_safetensors(directory / "model.safetensors", arrays, {"format": "pt"})
+    write_atomically(directory / "vocab.txt", lambda temporary: save_vocab(tokenizer.tokens, temporary))
+    write_json(directory / "tokenizer_config.json", {"do_lower_case": tokenizer.basic_tokenizer.lowercase,
+                                                     "tokenizer_class": "BertTokenizer"})
