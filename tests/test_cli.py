@@ -51,3 +51,12 @@ def test_embed_without_a_checkpoint_is_one_line_and_exit_code_two(tmp_path):
     result = run("embed", "--model", str(tmp_path), "a sentence")
     assert result.exit_code == 2 and result.stderr.count("\n") == 1
     assert "is not a tinybert checkpoint" in result.stderr
+
+
+def test_import_hf_refuses_a_pytorch_pickle_and_points_to_safetensors(tmp_path):
+    for name in ("config.json", "vocab.txt", "pytorch_model.bin"):
+        (tmp_path / name).write_text("{}")
+    result = run("import-hf", str(tmp_path), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "pytorch_model.bin, a pickle" in result.stderr and "safe_serialization=True" in result.stderr
+    assert not (tmp_path / "out").exists()

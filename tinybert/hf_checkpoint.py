@@ -97,12 +97,14 @@ def read_hf_bert(directory):
     Hugging Face BERT directory. Heads the checkpoint lacks (a bare BertModel has none) keep their fresh
     initial weights, as Hugging Face's from_pretrained does, and are listed."""
     directory = Path(directory)
+    if not (directory / "model.safetensors").is_file() and (directory / "pytorch_model.bin").is_file():
+        raise HuggingFaceError(f"{directory} holds its weights as pytorch_model.bin, a pickle, and loading a pickle can "
+                               "run any code in it, so tinybert never does: convert it to safetensors first "
+                               "(transformers: model.save_pretrained(directory, safe_serialization=True))")
     for file in ("config.json", "model.safetensors", "vocab.txt"):
         if not (directory / file).is_file():
-            hint = (" (tinybert reads safetensors weights, not pytorch_model.bin)"
-                    if file == "model.safetensors" else "")
             raise HuggingFaceError(f"{directory} has no {file}: a Hugging Face BERT directory holds config.json, "
-                                   f"model.safetensors and vocab.txt{hint}")
+                                   "model.safetensors and vocab.txt")
     config = config_from_hf(json.loads((directory / "config.json").read_text()))
     tokenizer_config = directory / "tokenizer_config.json"
     lowercase = json.loads(tokenizer_config.read_text()).get("do_lower_case", True) if tokenizer_config.is_file() else True
