@@ -124,3 +124,22 @@ def test_a_fresh_run_into_the_same_directory_starts_a_fresh_log(tmp_path):
         assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in (tmp_path / "model" / "metrics.jsonl").read_text().splitlines()]
     assert [record["step"] for record in records] == [1, 2, 2]
+
+
+def test_a_loss_that_becomes_nan_stops_the_run_at_that_step_and_leaves_the_checkpoint_alone(tmp_path, monkeypatch):
+    import tinybert.pretraining as pretraining
+
+    calls, honest_forward = [], pretraining.forward
+
+    def forward_that_diverges_at_step_4(model, batch):
+        calls.append(1)
+        mlm_logits, nsp_logits, total, mlm_loss, nsp_loss = honest_forward(model, batch)
+        return mlm_logits, nsp_logits, total * (float("nan") if len(calls) >= 4 else 1.0), mlm_loss, nsp_loss
+
+    monkeypatch.setattr(pretraining, "forward", forward_that_diverges_at_step_4)
+    corpus = micro_corpus(tmp_path / "corpus.txt")
+    result = run("pretrain", "--corpus", corpus, "--out", tmp_path / "model", "--steps", 6, "--save-every", 2, *MICRO)
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1, result.output
+    assert result.stderr.startswith("tinybert: error: the loss became nan at step 4: the run stopped there.")
+    assert f"the checkpoint in {tmp_path / 'model'}/ (step 2) is untouched" in result.stderr
+    assert json.loads((tmp_path / "model" / "trainer_state.json").read_text())["step"] == 2

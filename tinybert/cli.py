@@ -16,7 +16,7 @@ from .hf_checkpoint import HuggingFaceError, read_hf_bert, write_hf_bert
 from .models.bert import PRESETS
 from .nn import StateDictError
 from .safetensors_io import SafetensorsError
-from .pretraining import (PretrainSettings, evaluate, fill_mask, fill_mask_examples, initial_loss_expected,
+from .pretraining import (PretrainSettings, TrainingDiverged, evaluate, fill_mask, fill_mask_examples, initial_loss_expected,
                           resume_run, save_run, split_documents, start_run, train)
 from .text.corpus import read_corpus_file
 from .text.python_reference import python_reference_documents
@@ -77,13 +77,17 @@ def gradcheck(seed):
         raise SystemExit(1)
 
 
-class InputError(click.ClickException):
-    """Bad input from the user: one line on stderr, exit code 2."""
-
-    exit_code = 2
+class RunError(click.ClickException):
+    """A run that cannot go on: one line on stderr, exit code 1."""
 
     def show(self, file=None):
         click.echo(f"tinybert: error: {self.message}", err=True)
+
+
+class InputError(RunError):
+    """Bad input from the user: one line on stderr, exit code 2."""
+
+    exit_code = 2
 
 
 @contextlib.contextmanager
@@ -151,7 +155,13 @@ def pretrain(tiny, corpus, out, resume, save_every, **options):
                 log.flush()
                 save_run(run, out)
 
-        train(run, remaining, on_step)
+        try:
+            train(run, remaining, on_step)
+        except TrainingDiverged as error:
+            saved = Path(out) / "trainer_state.json"
+            kept = (f"; the checkpoint in {out}/ (step {json.loads(saved.read_text())['step']}) is untouched"
+                    if saved.is_file() else "")
+            raise RunError(f"{error}{kept}") from None
     results = evaluate(run)
     with open(metrics_path, "a") as log:
         log.write(json.dumps(results) + "\n")
