@@ -80,7 +80,8 @@ def test_embedding_gradient_with_repeated_ids_is_the_sum_over_repeats(data):
     expected = np.zeros((5, 3))
     for position, token in enumerate(ids):
         expected[token] += upstream[position]
-    np.testing.assert_allclose(table.grad, expected)
+    # the order of the additions is the engine's to choose, so sums can differ in the last place
+    np.testing.assert_allclose(table.grad, expected, rtol=1e-12, atol=1e-12)
 
 
 def test_doubling_a_loss_weight_doubles_its_gradient():
