@@ -81,3 +81,8 @@ def test_float32_gelu_and_its_gradient_agree_with_the_float64_ones():
 def test_binary_cross_entropy_of_certain_wrong_answers_is_large_but_finite():
     loss = ag.binary_cross_entropy(Tensor([0.0, 1.0], requires_grad=True), Tensor([1.0, 0.0]), reduction="none")
     np.testing.assert_array_equal(loss.numpy(), [100.0, 100.0])
+
+
+def test_normal_cdf_keeps_the_shape_of_a_zero_dimensional_array():
+    assert normal_cdf(np.array(0.0, dtype=np.float32)).shape == ()
+    assert abs(float(normal_cdf(np.array(0.5, dtype=np.float32))) - 0.6914624612740131) < 3e-7

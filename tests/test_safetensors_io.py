@@ -70,6 +70,17 @@ def test_a_damaged_file_is_one_clear_error(tmp_path, damage, message):
         load_safetensors(path)
 
 
+@pytest.mark.parametrize("entry", [{"dtype": "F32", "shape": [2 ** 32, 2 ** 32], "data_offsets": [0, 0]},
+                                   {"dtype": "F32", "shape": [1], "data_offsets": ["0", "4"]},
+                                   {"dtype": "F32", "shape": [1.0], "data_offsets": [0, 4]}])
+def test_a_header_entry_with_impossible_sizes_is_one_clear_error(tmp_path, entry):
+    path = tmp_path / "model.safetensors"
+    header = json.dumps({"w": entry}).encode()
+    path.write_bytes(struct.pack("<Q", len(header)) + header + bytes(4))
+    with pytest.raises(SafetensorsError, match="'w'"):
+        load_safetensors(path)
+
+
 def test_a_header_that_is_json_but_not_an_object_is_one_clear_error(tmp_path):
     path = tmp_path / "model.safetensors"
     path.write_bytes(struct.pack("<Q", 8) + b"[1, 2]  ")

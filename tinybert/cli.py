@@ -11,7 +11,7 @@ import numpy as np
 from . import __version__
 from .autograd import allocator, backend
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .embeddings import cosine_similarities, sentence_embeddings
+from .sentence_embeddings import cosine_similarities, sentence_embeddings
 from .hf_checkpoint import HuggingFaceError, read_hf_bert, write_hf_bert
 from .models.bert import PRESETS
 from .nn import StateDictError

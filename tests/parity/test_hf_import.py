@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinybert.embeddings import cosine_similarities, sentence_embeddings
+from tinybert.sentence_embeddings import cosine_similarities, sentence_embeddings
 from tinybert.hf_checkpoint import read_hf_bert
 
 torch = pytest.importorskip("torch", reason="the PyTorch cross-checks need the parity extra: pip install -e \".[parity]\"")

@@ -12,7 +12,7 @@ import sys
 
 M_TRIM_THRESHOLD = -1  # give memory back to the OS once this much is free at the top of the heap
 M_MMAP_THRESHOLD = -3  # serve blocks of at least this size with their own mmap (freed straight back)
-MMAP_THRESHOLD = 32 << 20  # glibc's largest allowed value: arrays up to 32 MB come from the heap
+MMAP_THRESHOLD = 32 << 20  # arrays up to 32 MB come from the heap and are reused; larger ones are mapped afresh
 TRIM_THRESHOLD = 1 << 30   # keep up to 1 GB of freed memory for reuse
 
 

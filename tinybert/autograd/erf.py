@@ -5,8 +5,9 @@ NumPy has no erf, so:
     accurate to about one unit in the last place; slow, but those arrays are small.
   - float32 arrays use formula 7.1.26 of Abramowitz and Stegun's Handbook of Mathematical
     Functions, 1 - erf(z) = (a1 t + a2 t^2 + a3 t^3 + a4 t^4 + a5 t^5) exp(-z^2) with
-    t = 1 / (1 + p z) for z >= 0, whose error, below 1.5e-7 (2.5e-7 with float32's rounding), is
-    about float32's own rounding step near 1.
+    t = 1 / (1 + p z) for z >= 0, whose absolute error, below 1.5e-7 (2.5e-7 with float32's
+    rounding), is about float32's own rounding step near 1 (far out in the tail, where Phi itself
+    is below 1e-6, that is a large relative error; GELU, x Phi(x), does not notice).
     It gives the tail Phi(-|x|) = (1 - erf(|x| / sqrt 2)) / 2 directly, with no 1 - (a number
     near 1) that float32 would round away; Phi(x) is then the tail or 1 - the tail.
   - CuPy arrays use CuPy's erf kernel.
@@ -40,7 +41,7 @@ def float32_normal_tail(magnitude, exp_half_square):
 
 
 def normal_cdf(x):
-    """Phi(x) for every element of `x`, in `x`'s dtype."""
+    """Phi(x) for every element of the array `x`: float64 for float64, float32 for any other dtype."""
     xp = backend.array_module(x)
     if xp is not np:
         import cupyx.scipy.special
@@ -48,5 +49,6 @@ def normal_cdf(x):
         return 0.5 * (1 + cupyx.scipy.special.erf(x * INV_SQRT_2))
     if x.dtype == np.float64:
         return 0.5 * (1 + np.asarray(_exact_erf(x * INV_SQRT_2), dtype=np.float64))
-    tail = float32_normal_tail(np.abs(x), np.exp(np.float32(-0.5) * x * x))  # Phi(-|x|)
-    return np.where(x >= 0, 1 - tail, tail)
+    flat = np.asarray(x, dtype=np.float32).reshape(-1)  # 1-D: NumPy would turn 0-d results into scalars
+    tail = float32_normal_tail(np.abs(flat), np.exp(np.float32(-0.5) * flat * flat))  # Phi(-|x|)
+    return np.where(flat >= 0, 1 - tail, tail).reshape(np.shape(x))

@@ -6,7 +6,8 @@ The forward also keeps the slope, so the backward is a single multiply:
 On float32 NumPy arrays, the arrays of every training run, the forward is one fused pass in
 blocks: each block of 64K elements goes through the twenty-odd NumPy steps of the erf formula
 (erf.py) and the slope while it sits in the processor's cache, instead of each step streaming
-the whole array through memory. That makes it about three times faster, with the same numbers.
+the whole array through memory. That makes it about three times faster; the result is the same
+formula's, equal to x * normal_cdf(x) within float32 rounding (5e-7).
 """
 
 import math
@@ -18,7 +19,7 @@ from .tensor import make_result
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-BLOCK_SIZE = 1 << 16  # 64K float32 = 256 KB: a block and its temporaries fit in a core's L2 cache
+BLOCK_SIZE = 1 << 16  # 64K float32 = 256 KB: a block and its six temporaries, under 2 MB, stay in the caches
 
 
 def gelu(x, approximate="none"):
@@ -56,22 +57,22 @@ def _gelu_and_slope_in_blocks(x):
 
 def _gelu_block(x, out, slope):
     """Write GELU(x) into `out` and its slope into `slope`, in place, for one block of float32 x."""
-    density = x * x
-    density *= -0.5
-    np.exp(density, out=density)  # exp(-x^2 / 2)
-    magnitude = np.abs(x)
-    tail = float32_normal_tail(magnitude, density)  # Phi(-|x|)
+    gaussian = x * x
+    gaussian *= -0.5
+    np.exp(gaussian, out=gaussian)  # exp(-x^2 / 2)
+    abs_x = np.abs(x)
+    tail = float32_normal_tail(abs_x, gaussian)  # Phi(-|x|)
     # Phi(x) is the tail for x < 0 and 1 - tail for x >= 0, so x Phi(x) = max(x, 0) - |x| tail
     np.maximum(x, 0, out=out)
-    magnitude *= tail
-    out -= magnitude
+    abs_x *= tail  # now |x| tail
+    out -= abs_x
     # slope = Phi(x) + x phi(x), with Phi(x) = 0.5 + sign(x) (0.5 - tail)
     np.subtract(0.5, tail, out=slope)
     np.copysign(slope, x, out=slope)
     slope += 0.5
-    density *= x
-    density *= INV_SQRT_2PI
-    slope += density
+    gaussian *= x
+    gaussian *= INV_SQRT_2PI  # now x phi(x)
+    slope += gaussian
 
 
 def _gelu_tanh(x):
@@ -80,7 +81,7 @@ def _gelu_tanh(x):
     half_one_plus_tanh = 0.5 * (1 + tanh_inner)
 
     def backward(grad):  # d: 0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2), t = tanh(inner)
-        slope = SQRT_2_OVER_PI * (1 + 3 * 0.044715 * data * data)
-        return (grad * (half_one_plus_tanh + 0.5 * data * (1 - tanh_inner * tanh_inner) * slope),)
+        inner_slope = SQRT_2_OVER_PI * (1 + 3 * 0.044715 * data * data)
+        return (grad * (half_one_plus_tanh + 0.5 * data * (1 - tanh_inner * tanh_inner) * inner_slope),)
 
     return make_result(data * half_one_plus_tanh, "gelu_tanh", (x,), backward)

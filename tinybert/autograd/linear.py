@@ -10,6 +10,7 @@ from .tensor import check_compatible, make_result
 def linear(x, weight, bias=None):
     """x @ weight + bias: x (..., I), weight (I, O), bias (O,) or None -> (..., O)."""
     parents = check_compatible("linear", *(tensor for tensor in (x, weight, bias) if tensor is not None))
+    x, weight, bias = parents if bias is not None else (*parents, None)  # one dtype and device for all
     if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[0]:
         raise ValueError(f"linear needs x (..., I) and a weight (I, O); got x {x.shape} and weight {weight.shape}")
     if bias is not None and bias.shape != weight.shape[1:]:

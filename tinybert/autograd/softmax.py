@@ -4,6 +4,8 @@ Both subtract the row maximum first: softmax(x) = softmax(x - c) for any constan
 and with c = max(x) every exponent is <= 0, so exp never overflows (inputs of 1e4 are fine).
 """
 
+import numpy as np
+
 from .tensor import make_result
 
 
@@ -19,6 +21,8 @@ def softmax(x, axis=-1, mask=None):
         mask = xp.asarray(mask)
         if mask.dtype != bool:
             raise TypeError(f"softmax masks are boolean, False = leave out, not {mask.dtype}")
+        if np.broadcast_shapes(mask.shape, x.shape) != x.shape:  # a wider mask would widen the output
+            raise ValueError(f"a softmax mask of shape {mask.shape} does not broadcast to the input's shape {x.shape}")
         scores = xp.where(mask, scores, -xp.inf)
     row_max = scores.max(axis=axis, keepdims=True)
     if mask is not None:

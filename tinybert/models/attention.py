@@ -46,7 +46,9 @@ def masked_softmax(scores, mask):
     A masked score counts as -inf (not a finite -1e4 added to it), so exp gives it exactly 0 weight.
     A query whose keys are all masked would have a row of -inf, and softmax of that is 0 / 0 = NaN;
     such a row gets weights 0 instead, so its output is 0 and every gradient through it is 0.
-    The engine's softmax does both in one op (tinybert/autograd/softmax.py); this checks the mask."""
+    The engine's softmax does both in one op (tinybert/autograd/softmax.py); this checks the mask and
+    says what went wrong in attention's terms. A key padding mask must be (B, 1, 1, S) (padding_mask makes
+    it): a bare (B, S) mask broadcasts too when B equals T, but then lines up with the queries."""
     if mask is None:
         return ag.softmax(scores, axis=-1)  # (..., T, S)
     mask = scores.xp.asarray(mask)

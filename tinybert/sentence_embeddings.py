@@ -22,9 +22,11 @@ def sentence_embeddings(model, tokenizer, sentences, max_tokens=MAX_TOKENS):
     for row, sentence_ids in enumerate(ids):  # one sentence at a time: a short loop over the inputs
         input_ids[row, :len(sentence_ids)] = sentence_ids
         is_real[row, :len(sentence_ids)] = True
-    encoder.eval()
+    was_training = encoder.training
+    encoder.eval()  # no dropout
     with ag.no_grad():
-        hidden, _ = encoder(input_ids, None, is_real)  # (N, T, H)
+        hidden, _ = encoder(input_ids, segment_ids=None, attention_mask=is_real)  # (N, T, H)
+    encoder.train(was_training)
     hidden = hidden.numpy()
     weights = is_real[:, :, None].astype(hidden.dtype)  # (N, T, 1): 1 at real tokens, 0 at padding
     means = (hidden * weights).sum(axis=1) / weights.sum(axis=1)  # (N, H)
