@@ -143,3 +143,36 @@ def test_a_loss_that_becomes_nan_stops_the_run_at_that_step_and_leaves_the_check
     assert result.stderr.startswith("tinybert: error: the loss became nan at step 4: the run stopped there.")
     assert f"the checkpoint in {tmp_path / 'model'}/ (step 2) is untouched" in result.stderr
     assert json.loads((tmp_path / "model" / "trainer_state.json").read_text())["step"] == 2
+
+
+def test_ctrl_c_saves_a_run_that_resumes_to_the_same_losses_as_one_never_stopped(tmp_path, monkeypatch):
+    import os
+    import signal
+
+    import tinybert.pretraining as pretraining
+
+    corpus = micro_corpus(tmp_path / "corpus.txt")
+    whole = run("pretrain", "--corpus", corpus, "--out", tmp_path / "whole", "--steps", 6, *MICRO)
+    assert whole.exit_code == 0, whole.output
+
+    honest_step = pretraining.train_step
+
+    def step_then_ctrl_c_after_step_3(run_state):
+        metrics = honest_step(run_state)
+        if run_state.step == 3:
+            os.kill(os.getpid(), signal.SIGINT)  # as if the user pressed Ctrl-C during step 3
+        return metrics
+
+    monkeypatch.setattr(pretraining, "train_step", step_then_ctrl_c_after_step_3)
+    stopped = run("pretrain", "--corpus", corpus, "--out", tmp_path / "split", "--steps", 6, *MICRO)
+    assert stopped.exit_code == 130, stopped.output
+    assert f"interrupted: saved the run at step 3 to {tmp_path / 'split'}/" in stopped.stderr
+    monkeypatch.setattr(pretraining, "train_step", honest_step)
+    resumed = run("pretrain", "--corpus", corpus, "--resume", tmp_path / "split", "--out", tmp_path / "split")
+    assert resumed.exit_code == 0, resumed.output
+
+    def losses(directory):
+        records = [json.loads(line) for line in (directory / "metrics.jsonl").read_text().splitlines()]
+        return [(record["step"], record["loss"]) for record in records if "loss" in record]
+
+    assert losses(tmp_path / "split") == losses(tmp_path / "whole")  # steps 1..6, loss for loss

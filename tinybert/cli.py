@@ -3,6 +3,7 @@
 import contextlib
 import json
 import platform
+import signal
 from pathlib import Path
 
 import click
@@ -106,6 +107,27 @@ def progress_text(metrics):
             f"{metrics['tokens_per_second']:,.0f} tokens/s")
 
 
+class Interrupted(Exception):
+    """Ctrl-C was pressed: the step in progress finished, and the run stops after it."""
+
+
+@contextlib.contextmanager
+def stop_at_ctrl_c():
+    """Within the block, Ctrl-C (SIGINT) only asks the run to stop: it yields a function that says whether
+    it was pressed, so the run can finish its step and save. A second Ctrl-C stops at once, as usual."""
+    asked = []
+
+    def ask(signal_number, frame):
+        asked.append(True)
+        signal.signal(signal.SIGINT, previous)  # the next Ctrl-C is the usual KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, ask)
+    try:
+        yield lambda: bool(asked)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 @main.command()
 @click.option("--tiny", is_flag=True, help="The quick run: the built-in corpus, the tiny preset, about 3 minutes.")
 @click.option("--corpus", type=click.Path(dir_okay=False), default=None,
@@ -147,16 +169,23 @@ def pretrain(tiny, corpus, out, resume, save_every, **options):
     remaining = run.settings.steps - run.step
     # a fresh run starts a fresh log; a resumed one adds to it
     with open(metrics_path, "a" if resume else "w") as log, click.progressbar(
-            length=remaining, label="pretraining", item_show_func=progress_text) as bar:
+            length=remaining, label="pretraining", item_show_func=progress_text) as bar, \
+            stop_at_ctrl_c() as stop_asked:
         def on_step(metrics):
             log.write(json.dumps(metrics) + "\n")
             bar.update(1, metrics)
-            if metrics["step"] % save_every == 0:  # so an interrupted run can be resumed
+            if metrics["step"] % save_every == 0 or stop_asked():  # so an interrupted run can be resumed
                 log.flush()
                 save_run(run, out)
+            if stop_asked():
+                raise Interrupted
 
         try:
             train(run, remaining, on_step)
+        except Interrupted:
+            click.echo(f"\ninterrupted: saved the run at step {run.step} to {out}/; go on with "
+                       f"tinybert pretrain --resume {out} --out {out}", err=True)
+            raise SystemExit(130) from None  # 128 + SIGINT, the shell's code for a run stopped by Ctrl-C
         except TrainingDiverged as error:
             saved = Path(out) / "trainer_state.json"
             kept = (f"; the checkpoint in {out}/ (step {json.loads(saved.read_text())['step']}) is untouched"
