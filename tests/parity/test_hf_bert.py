@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from test_bert import micro_config, pretraining_batch
+from tinybert.hf_checkpoint import HF_TO_OURS
 from tinybert.models.bert import BertForPreTraining
 
 torch = pytest.importorskip(
@@ -22,18 +23,8 @@ torch = pytest.importorskip(
 transformers = pytest.importorskip(
     "transformers", reason="the Hugging Face cross-checks need the parity extra: pip install -e \".[parity]\"")
 
-BERT_NAMES = [  # (Hugging Face, ours), replaced in this order within each name
-    (".encoder.layer.", ".encoder.layers."),
-    (".attention.self.query.", ".attention.q."), (".attention.self.key.", ".attention.k."),
-    (".attention.self.value.", ".attention.v."), (".attention.output.dense.", ".attention.out."),
-    (".attention.output.LayerNorm.", ".attention_norm."),
-    (".intermediate.dense.", ".feed_forward.up."), (".output.dense.", ".feed_forward.down."),
-    (".output.LayerNorm.", ".output_norm."),
-    ("cls.predictions.transform.dense.", "masked_lm.transform."),
-    ("cls.predictions.transform.LayerNorm.", "masked_lm.layer_norm."),
-    ("cls.predictions.bias", "masked_lm.bias"), ("cls.seq_relationship.", "next_sentence."),
-    (".LayerNorm.", ".layer_norm."),
-]
+BERT_NAMES = HF_TO_OURS  # (Hugging Face, ours): the map import-hf uses, checked here
+
 ALBERT_NAMES = [
     ("albert.", "bert."), (".encoder.embedding_hidden_mapping_in.", ".embeddings.projection."),
     (".encoder.albert_layer_groups.0.albert_layers.0.", ".encoder.layers.0."),  # the one shared layer
