@@ -12,13 +12,13 @@ import numpy as np
 from . import __version__
 from .autograd import allocator, backend
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .sentence_embeddings import cosine_similarities, sentence_embeddings
 from .hf_checkpoint import HuggingFaceError, read_hf_bert, write_hf_bert
 from .models.bert import PRESETS
 from .nn import StateDictError
+from .pretraining import (PretrainSettings, TrainingDiverged, evaluate, fill_mask, fill_mask_examples,
+                          initial_loss_expected, resume_run, save_run, split_documents, start_run, train)
 from .safetensors_io import SafetensorsError
-from .pretraining import (PretrainSettings, TrainingDiverged, evaluate, fill_mask, fill_mask_examples, initial_loss_expected,
-                          resume_run, save_run, split_documents, start_run, train)
+from .sentence_embeddings import cosine_similarities, sentence_embeddings
 from .text.corpus import read_corpus_file
 from .text.python_reference import python_reference_documents
 
@@ -239,12 +239,14 @@ def fill_mask_command(model_directory, top_k, text):
 
 @main.command("import-hf")
 @click.argument("source", type=click.Path(file_okay=False))
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="The tinybert checkpoint directory to write.")
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="The tinybert checkpoint directory to write.")
 def import_hf(source, out):
     """Read a Hugging Face BERT directory (config.json, model.safetensors, vocab.txt) into a tinybert checkpoint."""
     with reported_as_input_errors(HuggingFaceError, SafetensorsError, StateDictError, OSError, ValueError):
         model, tokenizer, missing = read_hf_bert(source)
-    save_checkpoint(out, model, tokenizer, {"lowercase": tokenizer.basic_tokenizer.lowercase}, trainer_state={"imported_from": source})
+    save_checkpoint(out, model, tokenizer, {"lowercase": tokenizer.basic_tokenizer.lowercase},
+                    trainer_state={"imported_from": source})
     parameters = sum(parameter.size for parameter in model.parameters())
     click.echo(f"imported {source}: BERT with {model.config.num_layers} layers, hidden size {model.config.hidden_size}, "
                f"{model.config.num_heads} heads, {parameters:,} parameters, vocabulary {tokenizer.vocab_size:,}")

@@ -98,8 +98,8 @@ def read_hf_bert(directory):
     initial weights, as Hugging Face's from_pretrained does, and are listed."""
     directory = Path(directory)
     if not (directory / "model.safetensors").is_file() and (directory / "pytorch_model.bin").is_file():
-        raise HuggingFaceError(f"{directory} holds its weights as pytorch_model.bin, a pickle, and loading a pickle can "
-                               "run any code in it, so tinybert never does: convert it to safetensors first "
+        raise HuggingFaceError(f"{directory} holds its weights as pytorch_model.bin, a pickle, and loading a "
+                               "pickle can run any code in it, so tinybert never does: convert it to safetensors first "
                                "(transformers: model.save_pretrained(directory, safe_serialization=True))")
     for file in ("config.json", "model.safetensors", "vocab.txt"):
         if not (directory / file).is_file():
@@ -107,7 +107,8 @@ def read_hf_bert(directory):
                                    "model.safetensors and vocab.txt")
     config = config_from_hf(json.loads((directory / "config.json").read_text()))
     tokenizer_config = directory / "tokenizer_config.json"
-    lowercase = json.loads(tokenizer_config.read_text()).get("do_lower_case", True) if tokenizer_config.is_file() else True
+    tokenizer_settings = json.loads(tokenizer_config.read_text()) if tokenizer_config.is_file() else {}
+    lowercase = tokenizer_settings.get("do_lower_case", True)  # uncased unless the tokenizer's config says not
     tokenizer = BertTokenizer.from_file(directory / "vocab.txt", lowercase=lowercase)
     model = BertForPreTraining(config)
     transposed = linear_weight_names(model)
