@@ -86,3 +86,15 @@ def test_binary_cross_entropy_of_certain_wrong_answers_is_large_but_finite():
 def test_normal_cdf_keeps_the_shape_of_a_zero_dimensional_array():
     assert normal_cdf(np.array(0.0, dtype=np.float32)).shape == ()
     assert abs(float(normal_cdf(np.array(0.5, dtype=np.float32))) - 0.6914624612740131) < 3e-7
+
+
+def test_linear_of_an_integer_input_stays_in_the_weights_float32():
+    weight = Tensor(np.ones((3, 2), dtype=np.float32), requires_grad=True)
+    out = ag.linear(Tensor(np.array([[1, 2, 3]])), weight, Tensor(np.zeros(2, dtype=np.float32)))
+    out.sum().backward()
+    assert out.dtype == np.float32 and weight.grad.dtype == np.float32
+
+
+def test_a_softmax_mask_wider_than_its_input_is_refused_in_the_forward():
+    with pytest.raises(ValueError, match=r"mask of shape \(2, 1, 3, 3\) does not broadcast to the input's shape \(3, 3\)"):
+        ag.softmax(Tensor(np.ones((3, 3))), mask=np.ones((2, 1, 3, 3), dtype=bool))
