@@ -236,3 +236,16 @@ def test_initialisation_is_berts():
             np.testing.assert_array_equal(values, 0, err_msg=name)
         else:
             assert abs(values.std() - 0.02) < 0.004 and abs(values.mean()) < 0.004, name
+
+
+@settings(max_examples=4)
+@given(seed=st.integers(0, 2**16))
+def test_sequence_classification_gradients_match_finite_differences(seed):
+    from tinybert.models.bert import BertForSequenceClassification
+
+    ag.manual_seed(seed)
+    model = float64_model(BertForSequenceClassification(micro_config(), num_labels=3), seed)
+    inputs = pretraining_batch(np.random.default_rng(seed))[0]  # padded: the second sequence ends in padding
+    del inputs["masked_positions"]
+    labels = np.array([0, 2])
+    assert gradcheck(lambda *parameters: ag.cross_entropy(model(**inputs), labels), *model.parameters())

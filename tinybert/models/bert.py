@@ -229,3 +229,20 @@ class BertForPreTraining(Module):
         mlm_loss = ag.cross_entropy(mlm_logits, masked_labels, ignore_index=-100)  # (B, P, V), (B, P) -> ()
         nsp_loss = ag.cross_entropy(nsp_logits, next_sentence_labels, ignore_index=None)  # (B, 2), (B,) -> (); 0 or 1
         return mlm_loss + nsp_loss, mlm_loss, nsp_loss
+
+
+class BertForSequenceClassification(Module):
+    """BERT fine-tuned to label a sentence or a sentence pair (section 4.1; run_classifier.py's
+    create_model): the pooled [CLS] vector, dropout, then one linear layer to a score per label."""
+
+    def __init__(self, config, num_labels):
+        if num_labels < 2:
+            raise ValueError(f"a classifier needs at least 2 labels, not {num_labels}")
+        self.config = config
+        self.bert = BertModel(config)
+        self.dropout = Dropout(config.hidden_dropout)
+        self.classifier = Linear(config.hidden_size, num_labels, init="bert")
+
+    def forward(self, input_ids, segment_ids=None, attention_mask=None):  # (B, T) -> logits (B, num_labels)
+        _, pooled = self.bert(input_ids, segment_ids, attention_mask)  # (B, H)
+        return self.classifier(self.dropout(pooled))  # (B, num_labels)
