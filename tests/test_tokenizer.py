@@ -263,3 +263,14 @@ def test_count_merges_learn_the_most_frequent_word_and_an_unknown_score_is_named
     assert "the" in by_count
     with pytest.raises(ValueError, match="unknown merge score 'bpe'"):
         train_wordpiece_vocab(texts, 60, score="bpe")
+
+
+def test_encode_batch_pads_to_the_longest_and_marks_the_real_tokens():
+    tokenizer = BertTokenizer(list(SPECIAL_TOKENS) + ["a", "cat", "sat", "dog"])
+    input_ids, segment_ids, is_real = tokenizer.encode_batch(["a cat sat", "a dog"], ["dog", "cat"])
+    first, second = tokenizer.encode("a cat sat", "dog"), tokenizer.encode("a dog", "cat")
+    assert input_ids.shape == segment_ids.shape == is_real.shape == (2, len(first.ids))
+    assert input_ids[0].tolist() == first.ids and segment_ids[0].tolist() == first.segment_ids
+    assert input_ids[1].tolist() == second.ids + [tokenizer.pad_id]
+    assert segment_ids[1].tolist() == second.segment_ids + [0]
+    assert is_real.tolist() == [[True] * 6, [True] * 5 + [False]]

@@ -15,13 +15,7 @@ def sentence_embeddings(model, tokenizer, sentences, max_tokens=MAX_TOKENS):
     if not sentences:
         raise ValueError("no sentences to embed: give at least one")
     encoder = getattr(model, "bert", model)
-    ids = [tokenizer.encode(sentence, max_length=max_tokens).ids for sentence in sentences]
-    longest = max(len(row) for row in ids)
-    input_ids = np.full((len(ids), longest), tokenizer.pad_id, dtype=np.int64)  # (N, T)
-    is_real = np.zeros((len(ids), longest), dtype=bool)  # (N, T)
-    for row, sentence_ids in enumerate(ids):  # one sentence at a time: a short loop over the inputs
-        input_ids[row, :len(sentence_ids)] = sentence_ids
-        is_real[row, :len(sentence_ids)] = True
+    input_ids, _, is_real = tokenizer.encode_batch(sentences, max_length=max_tokens)  # (N, T), (N, T)
     was_training = encoder.training
     encoder.eval()  # no dropout
     with ag.no_grad():

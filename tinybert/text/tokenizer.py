@@ -118,6 +118,20 @@ class BertTokenizer:
             segment_ids += [1] * (len(tokens_b) + 1)
         return Encoding(ids=self.convert_tokens_to_ids(tokens), segment_ids=segment_ids, tokens=tokens)
 
+    def encode_batch(self, texts, text_pairs=None, max_length=None):
+        """Many inputs, padded to the longest: (input_ids, segment_ids, is_real), each (N, T), is_real True
+        at real tokens and False at padding."""
+        encodings = [self.encode(text, None if text_pairs is None else text_pairs[number], max_length)
+                     for number, text in enumerate(texts)]
+        longest = max(len(encoding.ids) for encoding in encodings)
+        input_ids = np.full((len(encodings), longest), self.pad_id, dtype=np.int64)  # (N, T)
+        segment_ids = np.zeros((len(encodings), longest), dtype=np.int64)  # (N, T)
+        for row, encoding in enumerate(encodings):  # one input at a time: a short loop over the inputs
+            input_ids[row, :len(encoding.ids)] = encoding.ids
+            segment_ids[row, :len(encoding.ids)] = encoding.segment_ids
+        lengths = np.array([len(encoding.ids) for encoding in encodings])
+        return input_ids, segment_ids, np.arange(longest)[None, :] < lengths[:, None]  # (N, T) each
+
     def decode(self, ids, skip_special_tokens=True):
         """Text from ids: "##" pieces joined back onto their words, then clean_up_tokenization, as Hugging
         Face's BertTokenizer.decode with clean_up_tokenization_spaces=True. Skipping the special tokens
