@@ -273,4 +273,4 @@ def test_encode_batch_pads_to_the_longest_and_marks_the_real_tokens():
     assert input_ids[0].tolist() == first.ids and segment_ids[0].tolist() == first.segment_ids
     assert input_ids[1].tolist() == second.ids + [tokenizer.pad_id]
     assert segment_ids[1].tolist() == second.segment_ids + [0]
-    assert is_real.tolist() == [[True] * 6, [True] * 5 + [False]]
+    assert is_real.tolist() == [[True] * 7, [True] * 6 + [False]]  # [CLS] a cat sat [SEP] dog [SEP]
