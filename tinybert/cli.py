@@ -4,6 +4,7 @@ import contextlib
 import json
 import platform
 import signal
+from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -11,7 +12,8 @@ import numpy as np
 
 from . import __version__
 from .autograd import allocator, backend
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint, write_atomically
+from .finetuning import FinetuneSettings, load_classifier, positive_label, predict, save_classifier, train_classifier
 from .hf_checkpoint import HuggingFaceError, read_hf_bert, write_hf_bert
 from .models.bert import PRESETS
 from .nn import StateDictError
@@ -20,6 +22,7 @@ from .pretraining import (PretrainSettings, TrainingDiverged, evaluate, fill_mas
 from .safetensors_io import SafetensorsError
 from .sentence_embeddings import cosine_similarities, sentence_embeddings
 from .text.corpus import read_corpus_file
+from .text.labelled_tsv import read_labelled_tsv
 from .text.python_reference import python_reference_documents
 
 PRESET_NAMES = sorted(PRESETS)
@@ -293,3 +296,58 @@ def embed(model_directory, similarity, sentences):
     click.echo("     " + "".join(f"{number:>7}" for number in range(1, len(sentences) + 1)))
     for number, row in enumerate(matrix, start=1):
         click.echo(f"{number:>4} " + "".join(f"{value:>7.3f}" for value in row))
+
+
+@main.command()
+@click.option("--model", "model_directory", required=True, type=click.Path(file_okay=False),
+              help="A pretrained checkpoint directory (from tinybert pretrain or tinybert import-hf).")
+@click.option("--train", "train_path", required=True, type=click.Path(dir_okay=False),
+              help="Labelled examples: GLUE's MRPC or RTE TSV, or label<TAB>text[<TAB>text_b] per line.")
+@click.option("--dev", "dev_path", required=True, type=click.Path(dir_okay=False), help="Held-out examples, same layout.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="The directory for the best model.")
+@click.option("--epochs", default=FinetuneSettings.epochs, show_default=True, type=click.IntRange(min=1))
+@click.option("--lr", "learning_rate", default=FinetuneSettings.learning_rate, show_default=True)
+@click.option("--warmup", "warmup_fraction", default=FinetuneSettings.warmup_fraction, show_default=True,
+              type=click.FloatRange(0, 1), help="The fraction of all steps spent warming up.")
+@click.option("--batch-size", default=FinetuneSettings.batch_size, show_default=True, type=click.IntRange(min=1))
+@click.option("--seq-length", "max_seq_length", default=FinetuneSettings.max_seq_length, show_default=True,
+              type=click.IntRange(min=3))
+@click.option("--seed", default=FinetuneSettings.seed, show_default=True)
+def finetune(model_directory, train_path, dev_path, out, **options):
+    """Fine-tune a pretrained BERT to label sentences or sentence pairs; report dev accuracy and F1 after
+    every epoch and save the best epoch's model."""
+    settings = FinetuneSettings(**options)
+    with reported_as_input_errors(CheckpointError, StateDictError, OSError, ValueError):
+        pretrained, tokenizer, _, _ = load_checkpoint(model_directory)
+        train_examples, dev_examples = read_labelled_tsv(train_path), read_labelled_tsv(dev_path)
+    with reported_as_input_errors(ValueError):
+        model, labels, history = train_classifier(
+            pretrained, tokenizer, train_examples, dev_examples, settings,
+            on_epoch=lambda result: click.echo(
+                f"epoch {result['epoch']}: dev accuracy {result['dev_accuracy']:.3f}  dev F1 {result['dev_f1']:.3f}  "
+                f"(last training loss {result['train_loss']:.3f})"))
+    save_classifier(out, model, tokenizer, labels, asdict(settings))
+    best = max(history, key=lambda result: result["dev_accuracy"])
+    click.echo(f"best: epoch {best['epoch']}, dev accuracy {best['dev_accuracy']:.3f}, dev F1 {best['dev_f1']:.3f} "
+               f"(F1 of label {positive_label(labels)!r}); saved to {out}/")
+
+
+@main.command("predict")
+@click.option("--model", "model_directory", required=True, type=click.Path(file_okay=False),
+              help="A fine-tuned model directory (from tinybert finetune).")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
+              help="Write the predictions here (one label per line) instead of to the screen.")
+@click.argument("data_path", type=click.Path(dir_okay=False))
+def predict_command(model_directory, out_path, data_path):
+    """Label every example of DATA_PATH (the layouts finetune reads) and report the accuracy against its labels."""
+    with reported_as_input_errors(CheckpointError, StateDictError, OSError, ValueError):
+        model, tokenizer, labels, settings = load_classifier(model_directory)
+        examples = read_labelled_tsv(data_path)
+    predicted = [labels[number] for number in predict(model, tokenizer, examples, settings["max_seq_length"])]
+    text = "".join(f"{label}\n" for label in predicted)
+    if out_path:
+        write_atomically(out_path, lambda temporary: Path(temporary).write_text(text))
+    else:
+        click.echo(text, nl=False)
+    accuracy = sum(guess == truth for guess, truth in zip(predicted, examples.labels)) / len(predicted)
+    click.echo(f"accuracy {accuracy:.3f} on {len(predicted)} examples", err=True)
