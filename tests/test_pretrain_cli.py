@@ -176,3 +176,45 @@ def test_ctrl_c_saves_a_run_that_resumes_to_the_same_losses_as_one_never_stopped
         return [(record["step"], record["loss"]) for record in records if "loss" in record]
 
     assert losses(tmp_path / "split") == losses(tmp_path / "whole")  # steps 1..6, loss for loss
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage"])
+def test_a_damaged_weights_file_is_one_line_and_exit_code_two(trained, tmp_path, damage):
+    import shutil
+
+    directory, _, _ = trained
+    copy = tmp_path / "model"
+    shutil.copytree(directory / "model", copy)
+    weights = copy / "model.npz"
+    weights.write_bytes(weights.read_bytes()[:100] if damage == "truncate" else b"not a zip file at all")
+    result = run("fill-mask", "--model", copy, "a [MASK]")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert "model.npz is damaged and cannot be read" in result.stderr
+
+
+def test_a_config_that_does_not_match_the_weights_is_one_line_and_exit_code_two(trained, tmp_path):
+    import shutil
+
+    directory, _, _ = trained
+    copy = tmp_path / "model"
+    shutil.copytree(directory / "model", copy)
+    saved = json.loads((copy / "config.json").read_text())
+    saved["model"]["hidden_size"] = 64
+    (copy / "config.json").write_text(json.dumps(saved))
+    result = run("fill-mask", "--model", copy, "a [MASK]")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert "was it saved with another configuration?" in result.stderr
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "has no sentences: it is empty"),
+    (b"\x00\x01\x02binary\xff\xfe", "not UTF-8 text"),
+    (b"one sentence.\nanother one.\n", "the corpus has 1 document: too few to hold out every 10th"),
+])
+def test_a_corpus_that_cannot_be_trained_on_is_one_line_and_exit_code_two(tmp_path, content, message):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_bytes(content)
+    result = run("pretrain", "--corpus", corpus, "--out", tmp_path / "model", "--steps", 2, "--warmup", 1)
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert message in result.stderr
+    assert not (tmp_path / "model").exists()

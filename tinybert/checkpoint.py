@@ -15,6 +15,7 @@ files can still leave newer weights beside an older step: resume then repeats a 
 import json
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -69,8 +70,13 @@ def save_checkpoint(directory, model, tokenizer, settings, optimizer=None, train
 
 
 def read_arrays(path):
-    with np.load(path, allow_pickle=False) as arrays:
-        return {name: arrays[name] for name in arrays.files}
+    """{name: array} from an npz file; a damaged or truncated file is a CheckpointError naming it."""
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            return {name: arrays[name] for name in arrays.files}
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError) as error:
+        raise CheckpointError(f"{path} is damaged and cannot be read ({error}): use another checkpoint, or "
+                              "train again") from None
 
 
 def load_checkpoint(directory):

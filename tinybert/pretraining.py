@@ -83,7 +83,8 @@ def split_documents(documents, every):
     held_out = documents[::every]
     training = [document for number, document in enumerate(documents) if number % every]
     if not held_out or not training:
-        raise ValueError(f"the corpus has {len(documents)} documents: too few to hold out every {every}th "
+        count = f"{len(documents)} document" + ("" if len(documents) == 1 else "s")
+        raise ValueError(f"the corpus has {count}: too few to hold out every {every}th "
                          "for evaluation and train on the rest (separate documents with a blank line)")
     return training, held_out
 
