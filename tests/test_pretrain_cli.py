@@ -218,3 +218,20 @@ def test_a_corpus_that_cannot_be_trained_on_is_one_line_and_exit_code_two(tmp_pa
     assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
     assert message in result.stderr
     assert not (tmp_path / "model").exists()
+
+
+@pytest.mark.parametrize("file, damage", [
+    ("vocab.txt", lambda text: text.replace("[MASK]\n", "")),
+    ("config.json", lambda text: text[:20]),
+    ("trainer_state.json", lambda text: "{not json"),
+])
+def test_a_checkpoint_file_that_is_there_but_wrong_is_one_line_and_exit_code_two(trained, tmp_path, file, damage):
+    import shutil
+
+    directory, _, _ = trained
+    copy = tmp_path / "model"
+    shutil.copytree(directory / "model", copy)
+    (copy / file).write_text(damage((copy / file).read_text()))
+    result = run("fill-mask", "--model", copy, "a [MASK]")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert "is a damaged checkpoint" in result.stderr

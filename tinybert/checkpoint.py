@@ -86,11 +86,17 @@ def load_checkpoint(directory):
     if missing:
         raise CheckpointError(f"{directory} is not a tinybert checkpoint: it has no {missing[0]} "
                               "(a checkpoint is the --out directory of tinybert pretrain)")
-    saved = json.loads((directory / "config.json").read_text())
-    tokenizer = BertTokenizer.from_file(directory / "vocab.txt", lowercase=saved["settings"].get("lowercase", True))
-    model = BertForPreTraining(BertConfig.from_dict(saved["model"]))
+    try:  # a file that is there but wrong: damaged JSON, a vocabulary without BERT's special tokens, ...
+        saved = json.loads((directory / "config.json").read_text())
+        lowercase = saved["settings"].get("lowercase", True)
+        tokenizer = BertTokenizer.from_file(directory / "vocab.txt", lowercase=lowercase)
+        config = BertConfig.from_dict(saved["model"])
+        trainer_state = json.loads((directory / "trainer_state.json").read_text())
+    except (ValueError, KeyError, TypeError) as error:
+        raise CheckpointError(f"{directory} is a damaged checkpoint: {error}") from None
+    model = BertForPreTraining(config)
     model.load_state_dict(read_arrays(directory / "model.npz"))
-    return model, tokenizer, saved, json.loads((directory / "trainer_state.json").read_text())
+    return model, tokenizer, saved, trainer_state
 
 
 def load_optimizer_state(directory, optimizer):
