@@ -84,3 +84,13 @@ def test_accuracy_and_f1_on_hand_counted_cases():
     accuracy, f1 = scores(predicted, truth, positive=1)  # TP 2, FP 1, FN 1: F1 = 2*2 / (3 + 3)
     assert accuracy == 0.6 and f1 == pytest.approx(4 / 6)
     assert scores(np.zeros(3, dtype=int), np.zeros(3, dtype=int), positive=1) == (1.0, 0.0)  # no positives at all
+
+
+def test_a_loss_that_becomes_nan_stops_finetuning_with_exit_code_one_and_writes_nothing(finetuned, tmp_path):
+    directory, dev, _ = finetuned
+    result = run("finetune", "--model", directory / "pretrained", "--train", dev, "--dev", dev, "--out", tmp_path / "out",
+                 "--lr", 1e30, "--epochs", 2)  # steps of 1e30 overflow the weights within the first epoch
+    assert result.exit_code == 1, result.output
+    assert result.stderr.strip().splitlines()[-1] == ("tinybert: error: the loss became nan in epoch 1: fine-tuning "
+                                                      "stopped, and nothing was saved. Try a lower learning rate (--lr)")
+    assert not (tmp_path / "out").exists()

@@ -95,12 +95,17 @@ class InputError(RunError):
 
 
 @contextlib.contextmanager
-def reported_as_input_errors(*kinds):
-    """Turn the given errors, caused by what the user passed, into one-line InputErrors."""
+def reported_as(kinds, error_class):
+    """Turn the given errors into one-line errors of `error_class` (an InputError or a RunError)."""
     try:
         yield
     except kinds as error:
-        raise InputError(str(error)) from None
+        raise error_class(str(error)) from None
+
+
+def reported_as_input_errors(*kinds):
+    """Turn the given errors, caused by what the user passed, into one-line InputErrors."""
+    return reported_as(kinds, InputError)
 
 
 def progress_text(metrics):
@@ -320,7 +325,7 @@ def finetune(model_directory, train_path, dev_path, out, **options):
     with reported_as_input_errors(CheckpointError, StateDictError, OSError, ValueError):
         pretrained, tokenizer, _, _ = load_checkpoint(model_directory)
         train_examples, dev_examples = read_labelled_tsv(train_path), read_labelled_tsv(dev_path)
-    with reported_as_input_errors(ValueError):
+    with reported_as_input_errors(ValueError), reported_as(TrainingDiverged, RunError):
         model, labels, history = train_classifier(
             pretrained, tokenizer, train_examples, dev_examples, settings,
             on_epoch=lambda result: click.echo(

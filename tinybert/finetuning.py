@@ -17,6 +17,7 @@ from . import autograd as ag
 from .checkpoint import CheckpointError, read_arrays, save_checkpoint
 from .models.bert import BertConfig, BertForSequenceClassification
 from .optim import AdamW, LRScheduler, clip_grad_norm, linear_warmup_decay, parameter_groups
+from .pretraining import TrainingDiverged
 from .text import BertTokenizer
 
 
@@ -87,6 +88,9 @@ def train_classifier(pretrained, tokenizer, train_examples, dev_examples, settin
             input_ids, segment_ids, is_real = tokenizer.encode_batch([train_examples.texts[row] for row in rows],
                                                                      pairs, settings.max_seq_length)
             loss = ag.cross_entropy(model(input_ids, segment_ids, is_real), train_y[rows])
+            if not math.isfinite(loss.item()):
+                raise TrainingDiverged(f"the loss became {loss.item()} in epoch {epoch}: fine-tuning stopped, and "
+                                       "nothing was saved. Try a lower learning rate (--lr)")
             optimizer.zero_grad()
             loss.backward()
             clip_grad_norm(model.parameters(), 1.0)
