@@ -79,8 +79,13 @@ def read_arrays(path):
                               "train again") from None
 
 
-def load_checkpoint(directory):
-    """(model, tokenizer, config.json's contents, trainer_state) from a checkpoint directory."""
+def pretraining_model(config, settings):
+    return BertForPreTraining(config)
+
+
+def load_checkpoint(directory, build_model=pretraining_model):
+    """(model, tokenizer, config.json's contents, trainer_state) from a checkpoint directory. The model is
+    build_model(config, settings): BertForPreTraining unless the caller builds another (a classifier)."""
     directory = Path(directory)
     missing = [name for name in CHECKPOINT_FILES if not (directory / name).is_file()]
     if missing:
@@ -94,7 +99,7 @@ def load_checkpoint(directory):
         trainer_state = json.loads((directory / "trainer_state.json").read_text())
     except (ValueError, KeyError, TypeError) as error:
         raise CheckpointError(f"{directory} is a damaged checkpoint: {error}") from None
-    model = BertForPreTraining(config)
+    model = build_model(config, saved["settings"])
     model.load_state_dict(read_arrays(directory / "model.npz"))
     return model, tokenizer, saved, trainer_state
 

@@ -6,19 +6,16 @@ norm 1.0, for a few epochs. After each epoch the dev set gives accuracy and F1, 
 model is the one kept.
 """
 
-import json
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from . import autograd as ag
-from .checkpoint import CheckpointError, read_arrays, save_checkpoint
-from .models.bert import BertConfig, BertForSequenceClassification
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .models.bert import BertForSequenceClassification
 from .optim import AdamW, LRScheduler, clip_grad_norm, linear_warmup_decay, parameter_groups
 from .pretraining import TrainingDiverged
-from .text import BertTokenizer
 
 
 @dataclass
@@ -45,16 +42,21 @@ def positive_label(labels):
     return "1" if "1" in labels else labels[0]
 
 
+def encode_examples(tokenizer, examples, rows, max_seq_length):
+    """(input_ids, segment_ids, is_real), each (len(rows), T): the examples numbered `rows`, padded."""
+    pairs = None if examples.text_pairs is None else [examples.text_pairs[row] for row in rows]
+    return tokenizer.encode_batch([examples.texts[row] for row in rows], pairs, max_seq_length)
+
+
 def predict(model, tokenizer, examples, max_seq_length, batch_size=64):
     """The label number the model scores highest for each example."""
     model.eval()
     predictions = []
     with ag.no_grad():
         for start in range(0, len(examples.texts), batch_size):
-            batch = slice(start, start + batch_size)
-            pairs = None if examples.text_pairs is None else examples.text_pairs[batch]
-            input_ids, segment_ids, is_real = tokenizer.encode_batch(examples.texts[batch], pairs, max_seq_length)
-            predictions.append(model(input_ids, segment_ids, is_real).numpy().argmax(axis=-1))  # (batch,)
+            rows = range(start, min(start + batch_size, len(examples.texts)))
+            logits = model(*encode_examples(tokenizer, examples, rows, max_seq_length))  # (batch, labels)
+            predictions.append(logits.numpy().argmax(axis=-1))  # (batch,)
     return np.concatenate(predictions)
 
 
@@ -84,10 +86,8 @@ def train_classifier(pretrained, tokenizer, train_examples, dev_examples, settin
         order = rng.permutation(len(train_y))
         for start in range(0, len(order), settings.batch_size):  # one batch a step
             rows = order[start:start + settings.batch_size]
-            pairs = None if train_examples.text_pairs is None else [train_examples.text_pairs[row] for row in rows]
-            input_ids, segment_ids, is_real = tokenizer.encode_batch([train_examples.texts[row] for row in rows],
-                                                                     pairs, settings.max_seq_length)
-            loss = ag.cross_entropy(model(input_ids, segment_ids, is_real), train_y[rows])
+            logits = model(*encode_examples(tokenizer, train_examples, rows, settings.max_seq_length))  # (B, labels)
+            loss = ag.cross_entropy(logits, train_y[rows])
             if not math.isfinite(loss.item()):
                 raise TrainingDiverged(f"the loss became {loss.item()} in epoch {epoch}: fine-tuning stopped, and "
                                        "nothing was saved. Try a lower learning rate (--lr)")
@@ -113,19 +113,15 @@ def save_classifier(directory, model, tokenizer, labels, settings):
                     trainer_state={})
 
 
+def classifier_model(config, settings):
+    """The BertForSequenceClassification a `tinybert finetune` checkpoint holds (for load_checkpoint)."""
+    if settings.get("task") != "classification":
+        raise CheckpointError("the checkpoint holds a pretrained model, not a fine-tuned classifier: "
+                              "run tinybert finetune on it first")
+    return BertForSequenceClassification(config, len(settings["labels"]))
+
+
 def load_classifier(directory):
     """(BertForSequenceClassification, tokenizer, label names, saved settings) from a `tinybert finetune` --out."""
-    directory = Path(directory)
-    config_path = directory / "config.json"
-    if not config_path.is_file() or not (directory / "model.npz").is_file():
-        raise CheckpointError(f"{directory} is not a fine-tuned tinybert model: it has no config.json or "
-                              "model.npz (a fine-tuned model is the --out directory of tinybert finetune)")
-    saved = json.loads(config_path.read_text())
-    settings = saved.get("settings", {})
-    if settings.get("task") != "classification":
-        raise CheckpointError(f"{directory} holds a pretrained model, not a fine-tuned classifier: "
-                              "run tinybert finetune on it first")
-    tokenizer = BertTokenizer.from_file(directory / "vocab.txt", lowercase=settings.get("lowercase", True))
-    model = BertForSequenceClassification(BertConfig.from_dict(saved["model"]), len(settings["labels"]))
-    model.load_state_dict(read_arrays(directory / "model.npz"))
-    return model, tokenizer, settings["labels"], settings
+    model, tokenizer, saved, _ = load_checkpoint(directory, classifier_model)
+    return model, tokenizer, saved["settings"]["labels"], saved["settings"]
