@@ -60,3 +60,19 @@ def test_import_hf_refuses_a_pytorch_pickle_and_points_to_safetensors(tmp_path):
     assert result.exit_code == 2 and result.stderr.count("\n") == 1
     assert "pytorch_model.bin, a pickle" in result.stderr and "safe_serialization=True" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_import_hf_refuses_a_vocabulary_larger_than_the_embedding_table(tmp_path):
+    from tinybert.hf_checkpoint import write_hf_bert
+    from tinybert.models.bert import BertConfig, BertForPreTraining
+    from tinybert.text import BertTokenizer
+
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "cat"]
+    model = BertForPreTraining(BertConfig(len(tokens), hidden_size=8, num_layers=1, num_heads=2, intermediate_size=16))
+    write_hf_bert(model, BertTokenizer(tokens), tmp_path / "hf")
+    with open(tmp_path / "hf" / "vocab.txt", "a") as vocab:
+        vocab.write("dog\n")  # its id, 7, would be past the table's last row, 6
+    result = run("import-hf", str(tmp_path / "hf"), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert "vocab.txt has 8 tokens, more than the model's vocab_size of 7" in result.stderr
+    assert not (tmp_path / "out").exists()

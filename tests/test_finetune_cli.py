@@ -1,6 +1,11 @@
 """`tinybert finetune` and `tinybert predict`: a tiny pretrained model learns a generated pair task well
 above chance; predictions are written; bad files are one line and exit code 2."""
 
+import json
+import os
+import signal
+import warnings
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -31,12 +36,12 @@ def same_animal_pairs(path, seed, count):
 def finetuned(tmp_path_factory):
     directory = tmp_path_factory.mktemp("finetune")
     corpus = micro_corpus(directory / "corpus.txt")
-    pretrained = run("pretrain", "--corpus", corpus, "--out", directory / "pretrained", "--steps", 30,
+    pretrained = run("pretrain", "--corpus", corpus, "--out", directory / "pretrained", "--steps", 200,
                      "--vocab-size", 80, "--seq-length", 24, "--batch-size", 4, "--warmup", 1)
     assert pretrained.exit_code == 0, pretrained.output
-    train, dev = same_animal_pairs(directory / "train.tsv", 0, 400), same_animal_pairs(directory / "dev.tsv", 1, 100)
+    train, dev = same_animal_pairs(directory / "train.tsv", 0, 1000), same_animal_pairs(directory / "dev.tsv", 1, 100)
     result = run("finetune", "--model", directory / "pretrained", "--train", train, "--dev", dev,
-                 "--out", directory / "model", "--epochs", 10, "--lr", 1e-3, "--batch-size", 16, "--seq-length", 32)
+                 "--out", directory / "model", "--epochs", 8, "--lr", 5e-4, "--batch-size", 16, "--seq-length", 32)
     return directory, dev, result
 
 
@@ -44,10 +49,12 @@ def test_finetuning_reaches_well_above_chance_and_reports_every_epoch(finetuned)
     directory, dev, result = finetuned
     assert result.exit_code == 0, result.output
     epochs = [line for line in result.stdout.splitlines() if line.startswith("epoch ")]
-    assert len(epochs) == 10
+    assert len(epochs) == 8
     best = float(result.stdout.splitlines()[-1].split("dev accuracy ")[1].split(",")[0])
     majority = max(np.mean([line.split("\t")[0] == "1" for line in dev.read_text().splitlines()]), 0.5)
-    assert best >= 0.8 > majority + 0.2, result.stdout  # measured: 0.92 on this task, against 0.57 by one label
+    # measured: 1.00 (seed 0; seeds 1, 2, 3 reach 0.98, 0.95, 1.00), against 0.56 by always one label.
+    # A weaker start is not enough: after 30 pretraining steps and 400 examples, four seeds reached only 0.68-0.73
+    assert best >= 0.9 > majority + 0.3, result.stdout
 
 
 def test_predict_writes_one_label_per_example_with_the_dev_accuracy(finetuned, tmp_path):
@@ -61,6 +68,17 @@ def test_predict_writes_one_label_per_example_with_the_dev_accuracy(finetuned, t
     assert predicted.stderr.strip() == f"accuracy {accuracy:.3f} on 100 examples"
     best = float(result.stdout.splitlines()[-1].split("dev accuracy ")[1].split(",")[0])
     assert abs(accuracy - best) < 1e-9  # the saved model is the best epoch's
+
+
+def test_predict_labels_a_file_without_labels_as_it_labels_the_same_texts_with_them(finetuned, tmp_path):
+    directory, dev, _ = finetuned
+    unlabelled = tmp_path / "test.tsv"
+    unlabelled.write_text("".join(line.split("\t", 1)[1] + "\n" for line in dev.read_text().splitlines()))
+    without = run("predict", "--model", directory / "model", "--unlabelled", unlabelled)
+    with_labels = run("predict", "--model", directory / "model", dev)
+    assert without.exit_code == 0 and with_labels.exit_code == 0, without.output
+    assert without.stdout == with_labels.stdout and len(without.stdout.splitlines()) == 100
+    assert without.stderr.strip() == "labelled 100 examples"
 
 
 def test_a_malformed_row_is_one_line_naming_it_and_exit_code_two(finetuned, tmp_path):
@@ -86,11 +104,84 @@ def test_accuracy_and_f1_on_hand_counted_cases():
     assert scores(np.zeros(3, dtype=int), np.zeros(3, dtype=int), positive=1) == (1.0, 0.0)  # no positives at all
 
 
-def test_a_loss_that_becomes_nan_stops_finetuning_with_exit_code_one_and_writes_nothing(finetuned, tmp_path):
+def test_a_loss_that_becomes_nan_stops_finetuning_with_exit_code_one_and_saves_no_model(finetuned, tmp_path):
     directory, dev, _ = finetuned
-    result = run("finetune", "--model", directory / "pretrained", "--train", dev, "--dev", dev, "--out", tmp_path / "out",
-                 "--lr", 1e30, "--epochs", 2)  # steps of 1e30 overflow the weights within the first epoch
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NumPy's overflow warnings must not print before the one line
+        result = run("finetune", "--model", directory / "pretrained", "--train", dev, "--dev", dev, "--out",
+                     tmp_path / "out", "--lr", 1e30, "--epochs", 2)  # steps of 1e30 overflow the weights at once
     assert result.exit_code == 1, result.output
-    assert result.stderr.strip().splitlines()[-1] == ("tinybert: error: the loss became nan in epoch 1: fine-tuning "
-                                                      "stopped, and nothing was saved. Try a lower learning rate (--lr)")
-    assert not (tmp_path / "out").exists()
+    assert result.stderr.strip().splitlines()[-1] == (
+        "tinybert: error: the loss became nan at step 2 (epoch 1): fine-tuning stopped there. Try a lower learning "
+        "rate (--lr); no epoch had finished, so no model was saved")
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["metrics.jsonl"]  # the steps that ran
+
+
+def losses(directory):
+    """(step, loss) of every step logged in a run's metrics.jsonl, and the dev results of every epoch."""
+    records = [json.loads(line) for line in (directory / "metrics.jsonl").read_text().splitlines()]
+    return [(record["step"], record["loss"], record.get("dev")) for record in records]
+
+
+def test_ctrl_c_saves_a_run_that_resumes_to_the_same_losses_as_one_never_stopped(finetuned, tmp_path, monkeypatch):
+    import tinybert.finetuning as finetuning
+
+    directory, dev, _ = finetuned
+    train = same_animal_pairs(tmp_path / "train.tsv", 2, 40)  # 40 examples in batches of 16: 3 steps an epoch
+    options = ["--train", train, "--dev", dev, "--epochs", 3, "--batch-size", 16, "--seq-length", 32, "--lr", 1e-3]
+    whole = run("finetune", "--model", directory / "pretrained", "--out", tmp_path / "whole", *options)
+    assert whole.exit_code == 0, whole.output
+    assert not (tmp_path / "whole" / "in-progress").exists()  # a finished run needs nothing to resume
+
+    honest_step = finetuning.finetune_step
+
+    def step_then_ctrl_c_after_step_5(run_state):
+        metrics = honest_step(run_state)
+        if run_state.step == 5:
+            os.kill(os.getpid(), signal.SIGINT)  # as if the user pressed Ctrl-C during step 5, in epoch 2
+        return metrics
+
+    monkeypatch.setattr(finetuning, "finetune_step", step_then_ctrl_c_after_step_5)
+    split = tmp_path / "split"
+    stopped = run("finetune", "--model", directory / "pretrained", "--out", split, *options)
+    assert stopped.exit_code == 130, stopped.output
+    assert stopped.stderr.startswith(f"interrupted: saved the run at step 5 of 9 to {split}/; go on with "
+                                     f"tinybert finetune --resume {split} --train {train} --dev {dev}")
+    assert (split / "model.npz").is_file()  # epoch 1's model, the best so far, is there already
+    monkeypatch.setattr(finetuning, "finetune_step", honest_step)
+    resumed = run("finetune", "--resume", split, "--train", train, "--dev", dev)
+    assert resumed.exit_code == 0, resumed.output
+    assert losses(split) == losses(tmp_path / "whole")  # steps 1..9 and the three epochs' dev results
+    assert resumed.stdout.splitlines()[-1] == whole.stdout.splitlines()[-1].replace(str(tmp_path / "whole"), str(split))
+    assert (split / "model.npz").read_bytes() == (tmp_path / "whole" / "model.npz").read_bytes()
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--resume", "{out}", "--model", "{model}"], "leave out --model and --out"),
+    (["--model", "{model}"], "give the pretrained model (--model) and the directory to write (--out), or --resume"),
+    (["--resume", "{model}"], "holds no unfinished fine-tuning run (no in-progress/ in it)"),
+])
+def test_finetune_options_that_do_not_fit_together_are_one_line_and_exit_code_two(finetuned, tmp_path, arguments,
+                                                                                 message):
+    directory, dev, _ = finetuned
+    arguments = [argument.format(out=tmp_path / "out", model=directory / "pretrained") for argument in arguments]
+    result = run("finetune", "--train", dev, "--dev", dev, *arguments)
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert message in result.stderr
+
+
+def test_resuming_with_other_files_than_the_run_started_with_is_refused(finetuned, tmp_path, monkeypatch):
+    import tinybert.finetuning as finetuning
+
+    directory, dev, _ = finetuned
+    train = same_animal_pairs(tmp_path / "train.tsv", 2, 40)
+    honest_step = finetuning.finetune_step
+    monkeypatch.setattr(finetuning, "finetune_step",
+                        lambda state: (honest_step(state), os.kill(os.getpid(), signal.SIGINT))[0])
+    stopped = run("finetune", "--model", directory / "pretrained", "--out", tmp_path / "out", "--train", train,
+                  "--dev", dev, "--batch-size", 16, "--seq-length", 32)
+    assert stopped.exit_code == 130, stopped.output
+    resumed = run("finetune", "--resume", tmp_path / "out", "--train", dev, "--dev", dev)
+    assert resumed.exit_code == 2, resumed.output
+    assert ("the run started on 40 training examples labelled ['0', '1']; this training file has 100 labelled "
+            "['0', '1']: resume with the run's own files") in resumed.stderr

@@ -48,3 +48,29 @@ def test_a_file_that_is_not_utf8_is_a_clear_error(tmp_path):
     path.write_bytes(b"1\t\xff\xfe caf\xe9\n")
     with pytest.raises(ValueError, match="not UTF-8"):
         read_labelled_tsv(path)
+
+
+UNLABELLED = {
+    "mrpc test": ("index\t#1 ID\t#2 ID\t#1 String\t#2 String\n0\t1089874\t1089925\tA cat sat.\tThe cat sat.\n",
+                  ["A cat sat."], ["The cat sat."]),
+    "glue test pairs": ("index\tsentence1\tsentence2\n0\tA cat sat.\tAn animal sat.\n", ["A cat sat."], ["An animal sat."]),
+    "glue test single": ("index\tsentence\n0\tgreat film\n1\tdull\n", ["great film", "dull"], None),
+    "plain pairs": ("a cat\ta kitten\na cat\ta car\n", ["a cat", "a cat"], ["a kitten", "a car"]),
+    "plain single": ("great film\ndull\n", ["great film", "dull"], None),
+}
+
+
+@pytest.mark.parametrize("layout", UNLABELLED)
+def test_each_layout_without_labels_gives_its_texts(tmp_path, layout):
+    text, texts, pairs = UNLABELLED[layout]
+    path = tmp_path / "data.tsv"
+    path.write_text(text)
+    examples = read_labelled_tsv(path, labelled=False)
+    assert (examples.labels, examples.texts, examples.text_pairs) == (None, texts, pairs)
+
+
+def test_a_row_of_another_width_in_a_file_without_labels_is_named_by_its_line(tmp_path):
+    path = tmp_path / "data.tsv"
+    path.write_text("a cat\ta kitten\na cat\n")
+    with pytest.raises(ValueError, match="line 2: expected 2 tab-separated fields \\(plain layout\\), found 1"):
+        read_labelled_tsv(path, labelled=False)

@@ -210,6 +210,7 @@ def test_a_config_that_does_not_match_the_weights_is_one_line_and_exit_code_two(
     (b"", "has no sentences: it is empty"),
     (b"\x00\x01\x02binary\xff\xfe", "not UTF-8 text"),
     (b"one sentence.\nanother one.\n", "the corpus has 1 document: too few to hold out every 10th"),
+    (b"\n\n".join([b"a cat sleeps.\na dog runs."] * 11), "sentence pairs, fewer than one batch of 32: give a larger corpus, or a smaller --batch-size"),
 ])
 def test_a_corpus_that_cannot_be_trained_on_is_one_line_and_exit_code_two(tmp_path, content, message):
     corpus = tmp_path / "corpus.txt"
@@ -224,6 +225,7 @@ def test_a_corpus_that_cannot_be_trained_on_is_one_line_and_exit_code_two(tmp_pa
     ("vocab.txt", lambda text: text.replace("[MASK]\n", "")),
     ("config.json", lambda text: text[:20]),
     ("trainer_state.json", lambda text: "{not json"),
+    ("vocab.txt", lambda text: text + "zebra\n"),  # a token beyond the embedding table: ids it gets would not fit
 ])
 def test_a_checkpoint_file_that_is_there_but_wrong_is_one_line_and_exit_code_two(trained, tmp_path, file, damage):
     import shutil

@@ -444,6 +444,13 @@ def test_pretraining_data_masks_afresh_on_every_pass_over_the_corpus():
     assert max(len(masks) for masks in masks_of_pair.values()) > 1
 
 
+def test_a_corpus_too_small_for_one_batch_is_an_error_when_full_batches_are_asked_for():
+    documents, _ = numbered_corpus([[3, 3], [3, 3]])  # a pass gives about one pair a document
+    data = PretrainingData(documents, IDS, batch_size=8, max_seq_length=16, fill_a_batch_per_pass=True)
+    with pytest.raises(ValueError, match=r"one pass over the corpus gives \d sentence pairs, fewer than one batch of 8"):
+        first_batches(data, 1)
+
+
 def test_sop_on_documents_of_one_sentence_says_why_there_are_no_pairs():
     with pytest.raises(ValueError, match="no sentence-order pairs"):
         first_batches(PretrainingData([[[5, 6, 7]], [[8, 9]]], IDS, task="sop"), 1)

@@ -69,6 +69,13 @@ def save_checkpoint(directory, model, tokenizer, settings, optimizer=None, train
     write_json(directory / "trainer_state.json", trainer_state or {})
 
 
+def check_vocabulary_fits(tokenizer, config, vocab_path):
+    """A vocabulary with more tokens than the model has embedding rows would give ids beyond the table."""
+    if tokenizer.vocab_size > config.vocab_size:
+        raise ValueError(f"{vocab_path} has {tokenizer.vocab_size} tokens, more than the model's vocab_size of "
+                         f"{config.vocab_size}: the vocabulary and the weights come from different models")
+
+
 def read_arrays(path):
     """{name: array} from an npz file; a damaged or truncated file is a CheckpointError naming it."""
     try:
@@ -96,6 +103,7 @@ def load_checkpoint(directory, build_model=pretraining_model):
         lowercase = saved["settings"].get("lowercase", True)
         tokenizer = BertTokenizer.from_file(directory / "vocab.txt", lowercase=lowercase)
         config = BertConfig.from_dict(saved["model"])
+        check_vocabulary_fits(tokenizer, config, directory / "vocab.txt")
         trainer_state = json.loads((directory / "trainer_state.json").read_text())
     except (ValueError, KeyError, TypeError) as error:
         raise CheckpointError(f"{directory} is a damaged checkpoint: {error}") from None

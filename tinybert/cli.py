@@ -4,7 +4,6 @@ import contextlib
 import json
 import platform
 import signal
-from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -13,7 +12,8 @@ import numpy as np
 from . import __version__
 from .autograd import allocator, backend
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint, write_atomically
-from .finetuning import FinetuneSettings, load_classifier, positive_label, predict, save_classifier, train_classifier
+from .finetuning import (FinetuneSettings, finish, load_classifier, positive_label, predict, resume_finetune, save_best,
+                         save_progress, start_finetune, train_classifier)
 from .hf_checkpoint import HuggingFaceError, read_hf_bert, write_hf_bert
 from .models.bert import PRESETS
 from .nn import StateDictError
@@ -115,6 +115,12 @@ def progress_text(metrics):
             f"{metrics['tokens_per_second']:,.0f} tokens/s")
 
 
+def overflow_reported_by_the_loss_check():
+    """Silence NumPy's overflow warnings while training: a run that overflows ends in a loss of NaN or
+    infinity, which stops it with one line naming the step, and the warnings would only print before it."""
+    return np.errstate(over="ignore", invalid="ignore")
+
+
 class Interrupted(Exception):
     """Ctrl-C was pressed: the step in progress finished, and the run stops after it."""
 
@@ -178,7 +184,7 @@ def pretrain(tiny, corpus, out, resume, save_every, **options):
     # a fresh run starts a fresh log; a resumed one adds to it
     with open(metrics_path, "a" if resume else "w") as log, click.progressbar(
             length=remaining, label="pretraining", item_show_func=progress_text) as bar, \
-            stop_at_ctrl_c() as stop_asked:
+            stop_at_ctrl_c() as stop_asked, overflow_reported_by_the_loss_check():
         def on_step(metrics):
             log.write(json.dumps(metrics) + "\n")
             bar.update(1, metrics)
@@ -304,12 +310,12 @@ def embed(model_directory, similarity, sentences):
 
 
 @main.command()
-@click.option("--model", "model_directory", required=True, type=click.Path(file_okay=False),
+@click.option("--model", "model_directory", type=click.Path(file_okay=False),
               help="A pretrained checkpoint directory (from tinybert pretrain or tinybert import-hf).")
 @click.option("--train", "train_path", required=True, type=click.Path(dir_okay=False),
               help="Labelled examples: GLUE's MRPC or RTE TSV, or label<TAB>text[<TAB>text_b] per line.")
 @click.option("--dev", "dev_path", required=True, type=click.Path(dir_okay=False), help="Held-out examples, same layout.")
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="The directory for the best model.")
+@click.option("--out", type=click.Path(file_okay=False), help="The directory for the best model.")
 @click.option("--epochs", default=FinetuneSettings.epochs, show_default=True, type=click.IntRange(min=1))
 @click.option("--lr", "learning_rate", default=FinetuneSettings.learning_rate, show_default=True)
 @click.option("--warmup", "warmup_fraction", default=FinetuneSettings.warmup_fraction, show_default=True,
@@ -318,23 +324,58 @@ def embed(model_directory, similarity, sentences):
 @click.option("--seq-length", "max_seq_length", default=FinetuneSettings.max_seq_length, show_default=True,
               type=click.IntRange(min=3))
 @click.option("--seed", default=FinetuneSettings.seed, show_default=True)
-def finetune(model_directory, train_path, dev_path, out, **options):
+@click.option("--resume", type=click.Path(file_okay=False), default=None,
+              help="The --out directory of a stopped run, to go on with (with its own settings and the same files).")
+def finetune(model_directory, train_path, dev_path, out, resume, **options):
     """Fine-tune a pretrained BERT to label sentences or sentence pairs; report dev accuracy and F1 after
-    every epoch and save the best epoch's model."""
-    settings = FinetuneSettings(**options)
+    every epoch and save the best epoch's model. Ctrl-C saves the run, and --resume goes on with it."""
+    if resume and (model_directory or out):
+        raise InputError("--resume goes on in the run's own directory with its own model: leave out --model and --out")
+    if not resume and not (model_directory and out):
+        raise InputError("give the pretrained model (--model) and the directory to write (--out), or --resume")
+    out = resume or out
     with reported_as_input_errors(CheckpointError, StateDictError, OSError, ValueError):
-        pretrained, tokenizer, _, _ = load_checkpoint(model_directory)
         train_examples, dev_examples = read_labelled_tsv(train_path), read_labelled_tsv(dev_path)
-    with reported_as_input_errors(ValueError), reported_as(TrainingDiverged, RunError):
-        model, labels, history = train_classifier(
-            pretrained, tokenizer, train_examples, dev_examples, settings,
-            on_epoch=lambda result: click.echo(
-                f"epoch {result['epoch']}: dev accuracy {result['dev_accuracy']:.3f}  dev F1 {result['dev_f1']:.3f}  "
-                f"(last training loss {result['train_loss']:.3f})"))
-    save_classifier(out, model, tokenizer, labels, asdict(settings))
-    best = max(history, key=lambda result: result["dev_accuracy"])
+        if resume:
+            run = resume_finetune(resume, train_examples, dev_examples)
+        else:
+            pretrained, tokenizer, _, _ = load_checkpoint(model_directory)
+            run = start_finetune(pretrained, tokenizer, train_examples, dev_examples, FinetuneSettings(**options))
+    metrics_path = Path(out) / "metrics.jsonl"
+    metrics_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(metrics_path, "a" if resume else "w") as log, stop_at_ctrl_c() as stop_asked, \
+            overflow_reported_by_the_loss_check():
+        def on_step(metrics):
+            log.write(json.dumps(metrics) + "\n")
+            if "dev" in metrics:
+                report_epoch(metrics["dev"])
+                if metrics["dev"]["best"]:
+                    save_best(run, out)
+            if "dev" in metrics or stop_asked():  # an epoch's end, or Ctrl-C: keep what resuming needs
+                log.flush()
+                save_progress(run, out)
+            if stop_asked():
+                raise Interrupted
+
+        try:
+            train_classifier(run, on_step)
+        except Interrupted:
+            click.echo(f"interrupted: saved the run at step {run.step} of {run.total_steps} to {out}/; go on with "
+                       f"tinybert finetune --resume {out} --train {train_path} --dev {dev_path}", err=True)
+            raise SystemExit(130) from None
+        except TrainingDiverged as error:
+            kept = (f"; the best epoch so far is saved in {out}/" if run.history else
+                    "; no epoch had finished, so no model was saved")
+            raise RunError(f"{error}{kept}") from None
+    finish(out)
+    best = max(run.history, key=lambda result: result["dev_accuracy"])
     click.echo(f"best: epoch {best['epoch']}, dev accuracy {best['dev_accuracy']:.3f}, dev F1 {best['dev_f1']:.3f} "
-               f"(F1 of label {positive_label(labels)!r}); saved to {out}/")
+               f"(F1 of label {positive_label(run.labels)!r}); saved to {out}/")
+
+
+def report_epoch(result):
+    click.echo(f"epoch {result['epoch']}: dev accuracy {result['dev_accuracy']:.3f}  dev F1 {result['dev_f1']:.3f}  "
+               f"(last training loss {result['train_loss']:.3f})")
 
 
 @main.command("predict")
@@ -342,17 +383,23 @@ def finetune(model_directory, train_path, dev_path, out, **options):
               help="A fine-tuned model directory (from tinybert finetune).")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
               help="Write the predictions here (one label per line) instead of to the screen.")
+@click.option("--unlabelled", is_flag=True,
+              help="DATA_PATH has no labels: text[<TAB>text_b] lines, or GLUE's test files as they come.")
 @click.argument("data_path", type=click.Path(dir_okay=False))
-def predict_command(model_directory, out_path, data_path):
-    """Label every example of DATA_PATH (the layouts finetune reads) and report the accuracy against its labels."""
+def predict_command(model_directory, out_path, unlabelled, data_path):
+    """Label every example of DATA_PATH (the layouts finetune reads) and report the accuracy against its
+    labels; with --unlabelled, label examples that have none."""
     with reported_as_input_errors(CheckpointError, StateDictError, OSError, ValueError):
         model, tokenizer, labels, settings = load_classifier(model_directory)
-        examples = read_labelled_tsv(data_path)
+        examples = read_labelled_tsv(data_path, labelled=not unlabelled)
     predicted = [labels[number] for number in predict(model, tokenizer, examples, settings["max_seq_length"])]
     text = "".join(f"{label}\n" for label in predicted)
     if out_path:
         write_atomically(out_path, lambda temporary: Path(temporary).write_text(text))
     else:
         click.echo(text, nl=False)
+    if unlabelled:
+        click.echo(f"labelled {len(predicted)} examples", err=True)
+        return
     accuracy = sum(guess == truth for guess, truth in zip(predicted, examples.labels)) / len(predicted)
     click.echo(f"accuracy {accuracy:.3f} on {len(predicted)} examples", err=True)

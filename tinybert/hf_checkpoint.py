@@ -11,9 +11,9 @@ as all-MiniLM-L6-v2) names its weights without the "bert." prefix.
 import json
 from pathlib import Path
 
+from .checkpoint import check_vocabulary_fits, write_atomically, write_json
 from .models.bert import BertConfig, BertForPreTraining
 from .nn import Linear
-from .checkpoint import write_atomically, write_json
 from .safetensors_io import load_safetensors, save_safetensors
 from .text import BertTokenizer
 from .text.vocab import save_vocab
@@ -110,6 +110,7 @@ def read_hf_bert(directory):
     tokenizer_settings = json.loads(tokenizer_config.read_text()) if tokenizer_config.is_file() else {}
     lowercase = tokenizer_settings.get("do_lower_case", True)  # uncased unless the tokenizer's config says not
     tokenizer = BertTokenizer.from_file(directory / "vocab.txt", lowercase=lowercase)
+    check_vocabulary_fits(tokenizer, config, directory / "vocab.txt")  # fewer tokens are fine: some pad the table
     model = BertForPreTraining(config)
     transposed = linear_weight_names(model)
     arrays, _ = load_safetensors(directory / "model.safetensors")

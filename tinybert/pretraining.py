@@ -11,6 +11,7 @@ The steps, in order (`start_run`, then `train`):
      always predicting the most frequent token (a model that only learnt "the" would score that).
 """
 
+import itertools
 import math
 import time
 from dataclasses import asdict, dataclass, replace
@@ -89,8 +90,9 @@ def split_documents(documents, every):
     return training, held_out
 
 
-def data_stream(documents, tokenizer, settings, seed, batch_size):
-    return iter(PretrainingData(documents, VocabularyIds.from_tokenizer(tokenizer), batch_size=batch_size, seed=seed,
+def data_stream(documents, tokenizer, settings, seed, training=True):
+    return iter(PretrainingData(documents, VocabularyIds.from_tokenizer(tokenizer), batch_size=settings.batch_size,
+                                seed=seed, fill_a_batch_per_pass=training,
                                 max_seq_length=settings.max_seq_length,
                                 max_predictions_per_seq=settings.max_predictions_per_seq,
                                 masked_lm_prob=settings.masked_lm_prob, short_seq_prob=settings.short_seq_prob,
@@ -116,12 +118,13 @@ def start_run(settings, documents, tokenizer=None, model=None, step=0):
                       betas=(0.9, settings.adam_beta2), eps=1e-6)
     scheduler = LRScheduler(optimizer, lambda number: linear_warmup_decay(number, settings.warmup_steps, settings.steps))
     held_out_stream = data_stream(tokenize_documents(held_out_documents, tokenizer), tokenizer, settings,
-                                  seed=settings.seed + 1, batch_size=settings.batch_size)
+                                  seed=settings.seed + 1, training=False)
     counts = np.bincount([token for document in training_ids for sentence in document for token in sentence],
                          minlength=tokenizer.vocab_size)
     counts[list(tokenizer.special_ids)] = 0
-    run = Run(settings, tokenizer, model, optimizer, scheduler, data_stream(training_ids, tokenizer, settings,
-                                                                            settings.seed, settings.batch_size),
+    training_stream = data_stream(training_ids, tokenizer, settings, settings.seed)
+    first_batch = next(training_stream)  # drawn now, so a corpus too small for one batch is an error at once
+    run = Run(settings, tokenizer, model, optimizer, scheduler, itertools.chain([first_batch], training_stream),
               [next(held_out_stream) for _ in range(settings.eval_batches)], int(counts.argmax()))
     for _ in range(step):  # resuming: replay the data stream and the schedule (resume_run then restores the
         next(run.batches)  # optimizer's averages), so the run goes on exactly as it would have

@@ -193,6 +193,8 @@ class PretrainingData:
     short_seq_prob: float = 0.1
     task: str = "nsp"
     whole_word: bool = False
+    fill_a_batch_per_pass: bool = False  # True: a corpus whose pass gives fewer pairs than a batch is an error
+                                         # (else a batch repeats pairs, with new masks, as a small held-out set may)
 
     def masked_instances(self, rng):
         """(Instance, MaskedTokens) pairs, pass after pass over the corpus, each pass freshly drawn."""
@@ -202,6 +204,9 @@ class PretrainingData:
             if not instances:
                 raise ValueError("the corpus gives no sentence-order pairs: each needs a document of two "
                                  "sentences or more")
+            if self.fill_a_batch_per_pass and len(instances) < self.batch_size:
+                raise ValueError(f"one pass over the corpus gives {len(instances)} sentence pairs, fewer than one "
+                                 f"batch of {self.batch_size}: give a larger corpus, or a smaller --batch-size")
             for instance in instances:
                 yield instance, mask_tokens(instance.token_ids, rng, self.ids.vocab_size, self.ids.special_ids,
                                             self.masked_lm_prob, self.max_predictions_per_seq, self.whole_word,
