@@ -92,6 +92,13 @@ def test_fill_mask_without_a_mask_says_where_to_write_one(trained):
     assert result.exit_code == 2 and "write [MASK] where the model should guess" in result.stderr
 
 
+def test_fill_mask_on_a_text_longer_than_the_model_takes_says_so_in_one_line(trained):
+    directory, _, _ = trained
+    result = run("fill-mask", "--model", directory / "model", "the [MASK] " + "cat " * 600)
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert "a sequence of 604 tokens exceeds max_position_embeddings=512: truncate it" in result.stderr
+
+
 def test_a_short_run_on_a_regular_corpus_beats_the_most_frequent_token_baseline(tmp_path):
     corpus = micro_corpus(tmp_path / "corpus.txt", documents=20)
     result = run("pretrain", "--corpus", corpus, "--out", tmp_path / "model", "--steps", 150, "--vocab-size", 80,
