@@ -81,6 +81,18 @@ def gradcheck(seed):
         raise SystemExit(1)
 
 
+def device_option(command):
+    """--device cpu|cuda: where the command's tensors live (default: TINYBERT_DEVICE, else cpu)."""
+    def choose(ctx, parameter, device):
+        backend.set_default_device(device)  # a GPU that cannot be used fails here, as one line
+        ctx.call_on_close(lambda: backend.set_default_device(None))  # for this command only
+        return device
+
+    return click.option("--device", type=click.Choice(backend.DEVICES), default=None, expose_value=False,
+                        callback=choose, help="Where to compute: cpu or cuda [default: TINYBERT_DEVICE, else cpu]."
+                        )(command)
+
+
 class RunError(click.ClickException):
     """A run that cannot go on: one line on stderr, exit code 1."""
 
@@ -162,6 +174,7 @@ def stop_at_ctrl_c():
 @click.option("--seed", default=PretrainSettings.seed, show_default=True)
 @click.option("--resume", type=click.Path(file_okay=False), default=None,
               help="A checkpoint directory to go on from (its settings are kept; --steps sets the new total).")
+@device_option
 def pretrain(tiny, corpus, out, resume, save_every, **options):
     """Pretrain BERT (masked LM + next sentence prediction) and save a checkpoint.
 
@@ -326,6 +339,7 @@ def embed(model_directory, similarity, sentences):
 @click.option("--seed", default=FinetuneSettings.seed, show_default=True)
 @click.option("--resume", type=click.Path(file_okay=False), default=None,
               help="The --out directory of a stopped run, to go on with (with its own settings and the same files).")
+@device_option
 def finetune(model_directory, train_path, dev_path, out, resume, **options):
     """Fine-tune a pretrained BERT to label sentences or sentence pairs; report dev accuracy and F1 after
     every epoch and save the best epoch's model. Ctrl-C saves the run, and --resume goes on with it."""

@@ -7,7 +7,7 @@ differently (scatter-add, random generators, copying to the host, checking
 indices) go through one helper each, here.
 
 The default device is "cpu", or whatever the environment variable
-TINYBERT_DEVICE names ("cpu" or "cuda").
+TINYBERT_DEVICE names ("cpu" or "cuda"), or what set_default_device chose.
 """
 
 import os
@@ -48,8 +48,22 @@ def check_device(device):
     return device
 
 
+_chosen_device = None  # set by set_default_device (the command line's --device); it outranks TINYBERT_DEVICE
+
+
+def set_default_device(device):
+    """Send new tensors to `device` from now on, whatever TINYBERT_DEVICE says (None: let it decide again).
+    A device that cannot be used is a DeviceError here, at once."""
+    global _chosen_device
+    if device is not None:
+        module_for_device(device)
+    _chosen_device = device
+
+
 def default_device():
-    """The device new tensors go to: TINYBERT_DEVICE, or 'cpu' when it is unset."""
+    """The device new tensors go to: the one set_default_device chose, else TINYBERT_DEVICE, else 'cpu'."""
+    if _chosen_device is not None:
+        return _chosen_device
     device = os.environ.get("TINYBERT_DEVICE", "cpu").strip().lower() or "cpu"
     if device not in DEVICES:
         raise DeviceError(f"TINYBERT_DEVICE={device!r} is not a device: set it to 'cpu' or 'cuda'")
@@ -64,17 +78,13 @@ def module_for_device(device):
 
 
 def device_of(array):
-    """'cuda' for a CuPy array, 'cpu' for anything else."""
-    return "cuda" if type(array).__module__.startswith("cupy") else "cpu"
+    """'cuda' for an array in GPU memory (a CuPy array: it has __cuda_array_interface__), 'cpu' for anything else."""
+    return "cuda" if hasattr(array, "__cuda_array_interface__") else "cpu"
 
 
 def array_module(array):
     """The array module that owns `array`: cupy for a CuPy array, numpy otherwise."""
-    if device_of(array) == "cuda":
-        import cupy
-
-        return cupy
-    return np
+    return module_for_device(device_of(array))
 
 
 def to_device(array, device):
@@ -93,12 +103,7 @@ def to_numpy(array):
 
 def scatter_add(target, indices, values):
     """target[indices] += values, where repeated indices add up (unlike `target[indices] += values`)."""
-    if array_module(target) is np:
-        np.add.at(target, indices, values)
-    else:
-        import cupyx
-
-        cupyx.scatter_add(target, indices, values)
+    array_module(target).add.at(target, indices, values)
 
 
 def sum_rows_by_id(ids, rows, count):
@@ -107,9 +112,7 @@ def sum_rows_by_id(ids, rows, count):
     xp = array_module(rows)
     table = xp.zeros((count,) + rows.shape[1:], dtype=rows.dtype)  # (count, H)
     if xp is not np:
-        import cupyx
-
-        cupyx.scatter_add(table, ids, rows)
+        xp.add.at(table, ids, rows)  # a GPU adds in parallel, with atomic adds
     elif ids.size:
         # np.add.at is slow; sorting brings equal ids together, and np.add.reduceat sums each run in one pass
         order = np.argsort(ids, kind="stable")

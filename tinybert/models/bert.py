@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from .. import autograd as ag
+from ..autograd import backend
 from ..nn import Dropout, Embedding, FeedForward, LayerNorm, Linear, Module, ModuleList, Parameter
 from .attention import MultiHeadAttention, padding_mask
 from .transformer import residual
@@ -173,9 +174,10 @@ class BertModel(Module):
         """input_ids (B, T); segment_ids (B, T), 0 for sentence A and 1 for B (None: all 0);
         attention_mask (B, T), 1 or True at real tokens and 0 at padding, google-research/bert's
         input_mask (None: no padding). Returns sequence_output (B, T, H) and pooled (B, H)."""
-        input_ids = np.asarray(input_ids)
-        segment_ids = np.zeros_like(input_ids) if segment_ids is None else np.asarray(segment_ids)
-        mask = None if attention_mask is None else padding_mask(np.asarray(attention_mask) != 0)  # (B, 1, 1, T)
+        xp = backend.array_module(input_ids)  # ids may come as NumPy arrays (or lists), or already on the GPU
+        input_ids = xp.asarray(input_ids)
+        segment_ids = xp.zeros_like(input_ids) if segment_ids is None else xp.asarray(segment_ids)
+        mask = None if attention_mask is None else padding_mask(xp.asarray(attention_mask) != 0)  # (B, 1, 1, T)
         sequence_output = self.encoder(self.embeddings(input_ids, segment_ids), mask)  # (B, T, H)
         return sequence_output, self.pooler(sequence_output)  # (B, T, H), (B, H)
 
@@ -213,7 +215,7 @@ class BertForPreTraining(Module):
         whose label is -100). The MLM head runs only there, as modeling.py's gather_indexes: its
         (E x V) decoder, the costliest product, sees P << T rows instead of T. Returns mlm_logits (B, P, V), nsp_logits (B, 2)."""
         sequence_output, pooled = self.bert(input_ids, segment_ids, attention_mask)  # (B, T, H), (B, H)
-        masked_positions = np.asarray(masked_positions)  # (B, P)
+        masked_positions = backend.array_module(masked_positions).asarray(masked_positions)  # (B, P)
         rows = np.arange(masked_positions.shape[0])[:, None]  # (B, 1), broadcast against (B, P)
         at_masked = sequence_output[rows, masked_positions]  # (B, P, H)
         return self.masked_lm(at_masked), self.next_sentence(pooled)  # (B, P, V), (B, 2)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import autograd as ag
+from ..autograd import backend
 from ..nn import Dropout, Embedding, FeedForward, LayerNorm, Linear, Module, ModuleList
 from .attention import MultiHeadAttention, causal_mask, padding_mask
 
@@ -158,7 +159,7 @@ class Transformer(Module):
 
     def encode(self, source_ids):
         """(B, S) ids -> the memory (B, S, d_model) and its key padding mask (B, 1, 1, S)."""
-        source_mask = padding_mask(np.asarray(source_ids) != self.config.pad_id)
+        source_mask = padding_mask(backend.array_module(source_ids).asarray(source_ids) != self.config.pad_id)
         x = self.source_embed(source_ids)
         for layer in self.encoder_layers:
             x = layer(x, source_mask)
@@ -166,8 +167,9 @@ class Transformer(Module):
 
     def decode(self, target_ids, memory, source_mask):
         """(B, T) target ids so far -> logits (B, T, target_vocab_size) for the token after each."""
-        target_ids = np.asarray(target_ids)
-        target_mask = causal_mask(target_ids.shape[1]) & padding_mask(target_ids != self.config.pad_id)  # (B, 1, T, T)
+        xp = backend.array_module(target_ids)  # NumPy, or CuPy for ids already on the GPU
+        target_ids = xp.asarray(target_ids)
+        target_mask = xp.asarray(causal_mask(target_ids.shape[1])) & padding_mask(target_ids != self.config.pad_id)  # (B, 1, T, T)
         y = self.target_embed(target_ids)
         for layer in self.decoder_layers:
             y = layer(y, memory, target_mask, source_mask)

@@ -7,7 +7,7 @@ a parameter; assign a Module and its parameters become yours under a dotted name
 
 import numpy as np
 
-from ..autograd import Tensor
+from ..autograd import Tensor, backend
 
 
 class Parameter(Tensor):
@@ -106,7 +106,7 @@ class Module:
         for name, parameter in parameters.items():
             if name not in state:
                 continue
-            array = np.asarray(state[name])
+            array = np.asarray(backend.to_numpy(state[name]))  # a saved state is NumPy's; a live one may be on a GPU
             if array.shape != parameter.shape:
                 raise StateDictError(f"entry {name!r} has shape {array.shape}, but the model's parameter has shape "
                                      f"{parameter.shape}: was it saved with another configuration?")
