@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from devices import on_device
+
 
 def float64_model(module, seed):
     """`module` in float64 and eval mode, with every parameter nudged off its start (LayerNorm's ones
@@ -9,5 +11,5 @@ def float64_model(module, seed):
     rng = np.random.default_rng(seed)
     module.to(np.float64).eval()
     for parameter in module.parameters():
-        parameter.data += 0.1 * rng.standard_normal(parameter.shape)
+        parameter.data += 0.1 * on_device(rng.standard_normal(parameter.shape))
     return module

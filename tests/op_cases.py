@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinybert.autograd as ag
+from tinybert.autograd import backend
 from strategies import (MAX_SIDE, arrays, away_from_zero, axis_and_keepdims, broadcast_pair, distinct_arrays,
                         floats, matmul_pair, shapes)
 
@@ -195,8 +196,8 @@ def pair_same_shape(draw, first=None, second=None, reduction="mean"):
     return (draw(arrays(shape, first)), draw(arrays(shape, second))), {"reduction": reduction}
 
 
-def dropout_call(x, p, seed):
-    return ag.dropout(x, p, training=True, generator=np.random.default_rng(seed))
+def dropout_call(x, p, seed):  # a generator of x's own device: its random numbers land where x is
+    return ag.dropout(x, p, training=True, generator=backend.module_for_device(x.device).random.default_rng(seed))
 
 
 REDUCTIONS = ("mean", "sum", "none")

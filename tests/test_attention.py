@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from devices import on_device
 from tinybert import autograd as ag
 from tinybert.autograd import Tensor
 from tinybert.models.attention import (AdditiveAttention, MultiHeadAttention, causal_mask, padding_mask,
@@ -29,7 +30,7 @@ def random_parameters(module, seed):
     just because a bias started at 0."""
     rng = np.random.default_rng(seed)
     for parameter in module.to(np.float64).parameters():
-        parameter.data[...] = rng.normal(0.0, 0.5, parameter.shape)
+        parameter.data[...] = on_device(rng.normal(0.0, 0.5, parameter.shape))
     return module
 
 

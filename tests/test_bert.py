@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from float64_models import float64_model
+from devices import host
 from tinybert import autograd as ag
 from tinybert.autograd import gradcheck
 from tinybert.models.bert import BertConfig, BertForPreTraining, BertModel
@@ -88,9 +89,9 @@ def test_the_tied_gradient_is_the_lookup_gradient_plus_the_decoder_gradient(embe
     batch = pretraining_batch(np.random.default_rng(0))
     pretraining_losses(tied, *batch)[0].backward()
     pretraining_losses(untied, *batch)[0].backward()
-    lookup_gradient = untied.bert.embeddings.word_embeddings.weight.grad
-    assert np.abs(lookup_gradient).sum() > 0 and np.abs(decoder_copy.grad).sum() > 0
-    np.testing.assert_allclose(tied.bert.embeddings.word_embeddings.weight.grad, lookup_gradient + decoder_copy.grad,
+    lookup_gradient, decoder_gradient = host(untied.bert.embeddings.word_embeddings.weight.grad), host(decoder_copy.grad)
+    assert np.abs(lookup_gradient).sum() > 0 and np.abs(decoder_gradient).sum() > 0
+    np.testing.assert_allclose(host(tied.bert.embeddings.word_embeddings.weight.grad), lookup_gradient + decoder_gradient,
                                rtol=1e-12, atol=1e-15)
 
 

@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from tinybert.cli import main
@@ -76,3 +77,26 @@ def test_import_hf_refuses_a_vocabulary_larger_than_the_embedding_table(tmp_path
     assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
     assert "vocab.txt has 8 tokens, more than the model's vocab_size of 7" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_device_cuda_without_a_usable_gpu_is_one_line_and_exit_code_two(tmp_path):
+    from tinybert.autograd import backend
+
+    try:
+        backend.module_for_device("cuda")
+        pytest.skip("a GPU is usable here: the error is for machines without one")
+    except backend.DeviceError:
+        pass
+    result = run("pretrain", "--device", "cuda", "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert result.stderr.startswith("tinybert: error: device 'cuda' needs CuPy")
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_device_option_outranks_tinybert_device(tmp_path):
+    from test_pretrain_cli import MICRO, micro_corpus
+
+    corpus = micro_corpus(tmp_path / "corpus.txt")
+    result = run("pretrain", "--device", "cpu", "--corpus", str(corpus), "--out", str(tmp_path / "out"), "--steps", "2",
+                 *MICRO, env={"TINYBERT_DEVICE": "tpu"})  # a device that does not exist: only --device can save it
+    assert result.exit_code == 0, result.output

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from devices import host, on_device
 from strategies import arrays, away_from_zero
 from tinybert import autograd as ag
 from tinybert.autograd import Tensor, gradcheck
@@ -35,10 +36,10 @@ def test_state_dict_round_trip_copies_values_in_place():
     source, target = Block(), Block()
     target.load_state_dict(source.state_dict())
     for (name, mine), (_, theirs) in zip(target.named_parameters(), source.named_parameters()):
-        np.testing.assert_array_equal(mine.data, theirs.data, err_msg=name)
+        np.testing.assert_array_equal(host(mine.data), host(theirs.data), err_msg=name)
     state = source.state_dict()
     state["scale"][:] = 7.0
-    assert source.scale.data[0] == 1.0  # the state dict holds copies
+    assert host(source.scale.data)[0] == 1.0  # the state dict holds copies
 
 
 def test_a_strict_state_dict_names_the_missing_the_unexpected_and_the_misshapen_entry():
@@ -51,7 +52,7 @@ def test_a_strict_state_dict_names_the_missing_the_unexpected_and_the_misshapen_
     with pytest.raises(StateDictError, match=r"entry 'scale' has shape \(5,\), but the model's parameter has shape \(4,\)"):
         model.load_state_dict({**state, "scale": np.zeros(5)})
     model.load_state_dict({"scale": np.full(4, 2.0), "extra": np.zeros(1)}, strict=False)
-    np.testing.assert_array_equal(model.scale.data, np.full(4, 2.0))
+    np.testing.assert_array_equal(host(model.scale.data), np.full(4, 2.0))
 
 
 def test_train_and_eval_reach_every_module_and_switch_dropout():
@@ -133,7 +134,8 @@ def test_layer_gradients_match_finite_differences(name, data):
     leading = data.draw(st.sampled_from([(3,), (2, 3), (1, 2, 2)]), label="leading shape")
     layer = LAYERS[name](width)
     for parameter in layer.parameters():  # off the zeros and ones they start from: no relu kink at a zero bias
-        parameter.data += data.draw(arrays(parameter.shape, away_from_zero(0.05, 0.5)), label="offset").astype(np.float32)
+        parameter.data += on_device(data.draw(arrays(parameter.shape, away_from_zero(0.05, 0.5)), label="offset"),
+                                    dtype=np.float32)
     x = Tensor(data.draw(arrays(leading + (width,)), label="x"), requires_grad=True, dtype=np.float64)
     assert check_layer(layer, x)
 

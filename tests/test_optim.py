@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from devices import host, on_device
 from strategies import arrays, shapes
 from tinybert import nn
 from tinybert.autograd import Tensor, mse_loss
@@ -28,12 +29,12 @@ def same_shape_arrays(draw, count):
 def parameter(values, grad=None):
     """A float64 parameter holding a copy of `values`, with `grad` as if backward had left it there."""
     result = nn.Parameter(np.array(values), dtype=np.float64)
-    result.grad = None if grad is None else np.array(grad, dtype=np.float64)
+    result.grad = None if grad is None else on_device(grad, dtype=np.float64)
     return result
 
 
 def assert_close(actual, expected):
-    np.testing.assert_allclose(actual, expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(host(actual), expected, rtol=1e-10, atol=1e-12)
 
 
 # ---- the updates, one closed form each --------------------------------------------------------------
@@ -62,7 +63,7 @@ def test_adam_l2_and_adamw_decay_differ_where_the_gradient_is_zero():
     Adam([adam_weight], lr=0.1, weight_decay=0.01).step()
     AdamW([adamw_weight], lr=0.1, weight_decay=0.01).step()
     # Adam divides the L2 term by its own size: every weight moves a whole lr toward 0 (up to eps), however small
-    np.testing.assert_allclose(adam_weight.data, start - 0.1 * np.sign(start), rtol=1e-5)
+    np.testing.assert_allclose(host(adam_weight.data), start - 0.1 * np.sign(start), rtol=1e-5)
     # AdamW shrinks every weight by the same factor 1 - lr * wd
     assert_close(adamw_weight.data, start * (1 - 0.1 * 0.01))
 
@@ -74,10 +75,10 @@ def test_adam_and_adamw_agree_without_weight_decay(values, lr, betas):
     adam = Adam([adam_weight], lr=lr, betas=betas)
     adamw = AdamW([adamw_weight], lr=lr, betas=betas, weight_decay=0.0)
     for grad in (first_grad, second_grad):
-        adam_weight.grad, adamw_weight.grad = grad.copy(), grad.copy()
+        adam_weight.grad, adamw_weight.grad = on_device(grad), on_device(grad)
         adam.step()
         adamw.step()
-    np.testing.assert_array_equal(adam_weight.data, adamw_weight.data)
+    np.testing.assert_array_equal(host(adam_weight.data), host(adamw_weight.data))
 
 
 @given(values=same_shape_arrays(3), lr=learning_rates, momentum=momenta)
@@ -86,7 +87,7 @@ def test_two_sgd_momentum_steps_add_the_first_gradient_twice(values, lr, momentu
     weight = parameter(start)
     optimizer = SGD([weight], lr=lr, momentum=momentum)
     for grad in (first_grad, second_grad):
-        weight.grad = grad.copy()
+        weight.grad = on_device(grad)
         optimizer.step()
     # v1 = g1, v2 = mu g1 + g2: p2 = p0 - lr v1 - lr v2
     assert_close(weight.data, start - lr * ((1 + momentum) * first_grad + second_grad))
@@ -132,10 +133,10 @@ def test_float32_parameters_and_state_stay_float32(make_optimizer):
     optimizer = make_optimizer([weight])
     optimizer.param_groups[0]["lr"] = np.float64(0.01)  # as a careless schedule might set it
     for _ in range(3):
-        weight.grad = np.full((2, 3), 0.5, dtype=np.float32)
+        weight.grad = on_device(np.full((2, 3), 0.5, dtype=np.float32))
         optimizer.step()
     assert weight.dtype == np.float32
-    buffers = [value for value in optimizer.state[weight].values() if isinstance(value, np.ndarray)]
+    buffers = [value for value in optimizer.state[weight].values() if hasattr(value, "dtype")]  # not the step count
     assert buffers and all(buffer.dtype == np.float32 for buffer in buffers)
 
 
@@ -156,9 +157,9 @@ def test_step_leaves_a_parameter_without_gradient_alone(make_optimizer):
     with_grad, without_grad = parameter([1.0, 2.0], [0.5, 0.5]), parameter([1.0, 2.0])
     optimizer = make_optimizer([with_grad, without_grad])
     optimizer.step()
-    np.testing.assert_array_equal(without_grad.data, [1.0, 2.0])
+    np.testing.assert_array_equal(host(without_grad.data), [1.0, 2.0])
     assert without_grad not in optimizer.state
-    assert not np.array_equal(with_grad.data, [1.0, 2.0])
+    assert not np.array_equal(host(with_grad.data), [1.0, 2.0])
 
 
 def test_zero_grad_clears_every_gradient():
@@ -192,7 +193,7 @@ def test_adamw_on_parameter_groups_shrinks_only_the_linear_weights():
     model = small_model()
     before = model.state_dict()
     for weight in model.parameters():
-        weight.grad = np.zeros_like(weight.data)  # no gradient: only the decay can move a weight
+        weight.grad = weight.xp.zeros_like(weight.data)  # no gradient: only the decay can move a weight
     AdamW(parameter_groups(model, weight_decay=0.1), lr=0.5).step()
     changed = [name for name, values in model.state_dict().items() if not np.array_equal(values, before[name])]
     assert changed == ["0.weight", "2.weight"]
@@ -256,24 +257,24 @@ def test_clipping_bounds_the_global_norm_and_keeps_the_direction(data, max_norm)
     norm_before = np.sqrt(sum(np.sum(grad ** 2) for grad in grads))
     returned = clip_grad_norm(weights, max_norm)
     assert returned == pytest.approx(norm_before, rel=1e-12)
-    norm_after = np.sqrt(sum(np.sum(weight.grad ** 2) for weight in weights))
+    norm_after = np.sqrt(sum(np.sum(host(weight.grad) ** 2) for weight in weights))
     assert norm_after <= max_norm
     if norm_before <= max_norm:
-        assert all(np.array_equal(weight.grad, grad) for weight, grad in zip(weights, grads))  # untouched
+        assert all(np.array_equal(host(weight.grad), grad) for weight, grad in zip(weights, grads))  # untouched
     else:
         for weight, grad in zip(weights, grads):
-            np.testing.assert_allclose(weight.grad, grad * max_norm / norm_before, rtol=1e-5)
+            np.testing.assert_allclose(host(weight.grad), grad * max_norm / norm_before, rtol=1e-5)
 
 
 def test_clipping_zero_gradients_gives_zero_not_nan():
     weight = parameter([1.0, 2.0], [0.0, 0.0])
     assert clip_grad_norm([weight, parameter([3.0])], max_norm=1.0) == 0.0
-    np.testing.assert_array_equal(weight.grad, [0.0, 0.0])
+    np.testing.assert_array_equal(host(weight.grad), [0.0, 0.0])
 
 
 def test_clipping_keeps_float32_gradients_float32():
     weight = nn.Parameter(np.ones(3, dtype=np.float32))
-    weight.grad = np.full(3, 10.0, dtype=np.float32)
+    weight.grad = on_device(np.full(3, 10.0, dtype=np.float32))
     clip_grad_norm([weight], max_norm=1.0)
     assert weight.grad.dtype == np.float32
 

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from test_bert import micro_config, pretraining_batch
+from devices import host
 from tinybert.hf_checkpoint import HF_TO_OURS
 from tinybert.models.bert import BertForPreTraining
 
@@ -123,5 +124,5 @@ def test_pretraining_equals_hugging_face(family, seed):
     expected.loss.backward()
     expected_gradients = as_ours(theirs, names, of=lambda parameter: parameter.grad)
     for name, parameter in ours.named_parameters():
-        np.testing.assert_allclose(parameter.grad, expected_gradients[name], rtol=1e-6, atol=1e-9,
+        np.testing.assert_allclose(host(parameter.grad), expected_gradients[name], rtol=1e-6, atol=1e-9,
                                    err_msg=f"gradient of {name}")

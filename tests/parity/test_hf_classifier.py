@@ -7,6 +7,7 @@ import pytest
 from float64_models import float64_model
 from test_bert import micro_config, pretraining_batch
 from test_hf_bert import hugging_face_config
+from devices import host
 from tinybert import autograd as ag
 from tinybert.hf_checkpoint import hf_name, linear_weight_names
 from tinybert.models.bert import BertForSequenceClassification
@@ -38,5 +39,5 @@ def test_logits_and_every_gradient_equal_hugging_face():
     their_grads = {name: parameter.grad.numpy() for name, parameter in theirs.named_parameters()}
     for name, parameter in ours.named_parameters():
         expected = their_grads[hf_name(name)]
-        np.testing.assert_allclose(parameter.grad, expected.T if name in transposed else expected, atol=1e-9,
+        np.testing.assert_allclose(host(parameter.grad), expected.T if name in transposed else expected, atol=1e-9,
                                    err_msg=name)

@@ -5,6 +5,7 @@ what tinybert reads back (read_hf_bert, tinybert import-hf) is the model it wrot
 import numpy as np
 import pytest
 
+from devices import on_device
 from test_bert import micro_config
 from tinybert.hf_checkpoint import read_hf_bert, write_hf_bert
 from tinybert.models.bert import BertForPreTraining
@@ -22,7 +23,7 @@ def exported(tmp_path):
     model = BertForPreTraining(config)
     rng = np.random.default_rng(0)
     for parameter in model.parameters():  # off their start, so that LayerNorm's ones and zero biases count too
-        parameter.data += rng.normal(0, 0.05, parameter.shape).astype(parameter.dtype)
+        parameter.data += on_device(rng.normal(0, 0.05, parameter.shape), dtype=parameter.dtype)
     tokenizer = BertTokenizer(list(SPECIAL_TOKENS) + [f"w{number}" for number in range(config.vocab_size - 5)])
     write_hf_bert(model, tokenizer, tmp_path)
     return model, tokenizer, tmp_path

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from test_attention import batches, head_counts, head_sizes, lengths, random_attention, seeds
+from devices import host
 from tinybert.autograd import Tensor
 from tinybert.models.attention import causal_mask, padding_mask, scaled_dot_product_attention
 
@@ -26,7 +27,7 @@ TORCH_VERSION = tuple(int(part) for part in torch.__version__.split("+")[0].spli
 
 
 def assert_close(ours, theirs, what):
-    np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6, err_msg=what)
+    np.testing.assert_allclose(host(ours), theirs, rtol=1e-6, atol=1e-6, err_msg=what)
 
 
 def torch_twin(attention):

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from op_cases import CASES, CASES_BY_NAME
+from devices import host
 from tinybert.autograd import Tensor, dropout
 
 torch = pytest.importorskip("torch", reason="the PyTorch cross-checks need the parity extra: pip install -e \".[parity]\"")
@@ -95,7 +96,7 @@ def test_every_case_has_a_pytorch_counterpart():
 
 
 def assert_close(ours, theirs, what):
-    np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6, err_msg=what)
+    np.testing.assert_allclose(host(ours), theirs, rtol=1e-6, atol=1e-6, err_msg=what)
 
 
 @pytest.mark.parametrize("case", [case for case in CASES if case.name in TORCH_OPS], ids=lambda case: case.name)

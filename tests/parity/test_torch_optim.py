@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from devices import host, on_device
 from strategies import arrays, shapes
 from tinybert import nn
 from tinybert.optim import SGD, Adam, AdamW, LRScheduler, clip_grad_norm, inverse_square_root, linear_warmup_decay
@@ -46,12 +47,12 @@ def test_five_steps_give_pytorchs_parameters(name, data):
     their_optimizer = torch_class(weight_and_bias_groups(*theirs), **settings)
     for _ in range(STEPS):
         for mine, reference in zip(ours, theirs):
-            mine.grad = generator.standard_normal(mine.shape)
-            reference.grad = torch.tensor(mine.grad)
+            grad = generator.standard_normal(mine.shape)
+            mine.grad, reference.grad = on_device(grad), torch.tensor(grad)
         our_optimizer.step()
         their_optimizer.step()
     for mine, reference in zip(ours, theirs):
-        np.testing.assert_allclose(mine.data, reference.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(host(mine.data), reference.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
 def scheduled_lrs(optimizer, scheduler, steps):
@@ -102,9 +103,9 @@ def test_clipping_equals_pytorchs(data, max_norm):
     ours = [nn.Parameter(np.zeros(grad.shape), dtype=np.float64) for grad in grads]
     theirs = [torch.zeros(grad.shape, dtype=torch.float64, requires_grad=True) for grad in grads]
     for mine, reference, grad in zip(ours, theirs, grads):
-        mine.grad, reference.grad = grad.copy(), torch.tensor(grad)
+        mine.grad, reference.grad = on_device(grad), torch.tensor(grad)
     our_norm = clip_grad_norm(ours, max_norm)
     their_norm = torch.nn.utils.clip_grad_norm_(theirs, max_norm)
     assert our_norm == pytest.approx(their_norm.item(), rel=1e-12)
     for mine, reference in zip(ours, theirs):  # rtol 1e-5: torch also shrinks a norm that is just at max_norm, by 1e-6
-        np.testing.assert_allclose(mine.grad, reference.grad.numpy(), rtol=1e-5, atol=1e-12)
+        np.testing.assert_allclose(host(mine.grad), reference.grad.numpy(), rtol=1e-5, atol=1e-12)
