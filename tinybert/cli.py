@@ -15,6 +15,7 @@ from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint, write
 from .finetuning import (FinetuneSettings, finish, load_classifier, positive_label, predict, resume_finetune, save_best,
                          save_progress, start_finetune, train_classifier)
 from .hf_checkpoint import HuggingFaceError, read_hf_bert, write_hf_bert
+from .lessons import LESSONS, as_markdown, as_text
 from .models.bert import PRESETS
 from .nn import StateDictError
 from .pretraining import (PretrainSettings, TrainingDiverged, evaluate, fill_mask, fill_mask_examples,
@@ -91,6 +92,32 @@ def device_option(command):
     return click.option("--device", type=click.Choice(backend.DEVICES), default=None, expose_value=False,
                         callback=choose, help="Where to compute: cpu or cuda [default: TINYBERT_DEVICE, else cpu]."
                         )(command)
+
+
+@main.command()
+@click.argument("lesson", type=click.Choice(list(LESSONS)))
+@click.option("--tokens", default=3, show_default=True, type=click.IntRange(1, 8), help="Rows: tokens, or examples.")
+@click.option("--dim", default=4, show_default=True, type=click.IntRange(1, 8), help="Columns: features, or classes.")
+@click.option("--seed", default=0, show_default=True, help="Seed for the random inputs and the arriving gradient.")
+@click.option("--causal", is_flag=True, help="attention: mask the keys after each query, as a decoder does.")
+@click.option("--format", "output_format", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
+              help="Write the lesson to this file (a handout with --format markdown) instead of the screen.")
+def explain(lesson, tokens, dim, seed, causal, output_format, out_path):
+    """Take LESSON apart on tiny numbers: the forward pass step by step, then the backward, each gradient
+    by its formula, by the engine and by finite differences, with the largest difference and a pass mark."""
+    if causal and lesson != "attention":
+        raise InputError("--causal is for the attention lesson: a mask needs queries and keys")
+    options = {"causal": causal} if lesson == "attention" else {}
+    taught = LESSONS[lesson](tokens=tokens, dim=dim, seed=seed, **options)
+    text = (as_markdown if output_format == "markdown" else as_text)(taught)
+    if out_path:
+        write_atomically(out_path, lambda temporary: Path(temporary).write_text(text))
+        click.echo(f"wrote the {lesson} lesson to {out_path}")
+    else:
+        click.echo(text, nl=False)
+    if not taught.passed:
+        raise SystemExit(1)
 
 
 class RunError(click.ClickException):

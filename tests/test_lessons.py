@@ -1,0 +1,89 @@
+"""`tinybert explain`: every lesson's gradients agree three ways, a wrong backward is caught, and the
+command writes text or a Markdown handout."""
+
+import importlib
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tinybert.cli import main
+from tinybert.lessons import LESSONS, as_markdown, as_text
+
+
+def run(*arguments):
+    return CliRunner().invoke(main, [str(argument) for argument in arguments])
+
+
+@pytest.mark.parametrize("name", LESSONS)
+@settings(max_examples=10)
+@given(tokens=st.integers(1, 5), dim=st.integers(1, 5), seed=st.integers(0, 2 ** 16))
+def test_every_gradient_of_every_lesson_agrees_with_its_formula_and_finite_differences(name, tokens, dim, seed):
+    lesson = LESSONS[name](tokens=tokens, dim=dim, seed=seed)
+    checks = [step.check for step in lesson.steps if step.check is not None]
+    assert checks and lesson.passed
+    assert all(check.by_engine.shape == check.numeric.shape == check.by_formula.shape for check in checks)
+
+
+def test_the_causal_lesson_shows_zero_weights_and_zero_gradients_above_the_diagonal():
+    lesson = LESSONS["attention"](tokens=4, dim=3, seed=1, causal=True)
+    steps = {step.title: step for step in lesson.steps}
+    above = np.triu(np.ones((4, 4), dtype=bool), k=1)
+    assert np.all(steps["weights"].values[0][1][above] == 0)
+    assert np.all(steps["through the softmax"].check.by_engine[above] == 0) and lesson.passed
+
+
+def test_a_wrong_backward_fails_the_lesson_and_the_command(monkeypatch):
+    softmax_module = importlib.import_module("tinybert.autograd.softmax")  # the module, not the function
+    honest = softmax_module.make_result
+
+    def result_with_a_doubled_gradient(data, name, parents, backward):
+        return honest(data, name, parents, lambda grad: tuple(2 * g for g in backward(grad)))
+
+    monkeypatch.setattr(softmax_module, "make_result", result_with_a_doubled_gradient)
+    assert not LESSONS["softmax"]().passed
+    result = run("explain", "softmax")
+    assert result.exit_code == 1
+    assert "-> FAIL" in result.stdout and result.stdout.rstrip().endswith("FAILED: a gradient disagrees (see the FAIL above)")
+
+
+def test_explain_prints_each_formula_with_its_values_and_a_pass_mark():
+    result = run("explain", "attention", "--tokens", 3, "--dim", 4)
+    assert result.exit_code == 0, result.output
+    for formula in ("S = Q K^T / sqrt(d)", "A = softmax(S)", "O = A V", "dV = A^T dO", "dA = dO V^T",
+                    "dS = A * (dA - rowsum(dA * A))", "dQ = dS K / sqrt(d)", "dK = dS^T Q / sqrt(d)"):
+        assert formula in result.stdout
+    assert result.stdout.count("-> pass") == 5 and "S (3, 3)" in result.stdout
+
+
+def test_the_markdown_handout_holds_the_same_lesson(tmp_path):
+    result = run("explain", "layernorm", "--format", "markdown", "--out", tmp_path / "handout.md")
+    assert result.exit_code == 0 and result.stdout == f"wrote the layernorm lesson to {tmp_path / 'handout.md'}\n"
+    handout = (tmp_path / "handout.md").read_text()
+    lesson = LESSONS["layernorm"]()
+    assert handout == as_markdown(lesson)
+    assert handout.startswith("# Layer normalisation") and handout.count("**Pass**") == 3
+    verdicts_in_text = [line.strip() for line in as_text(lesson).splitlines() if line.strip().startswith("formula vs")]
+    assert [line.removeprefix("**Pass**: ") for line in handout.splitlines() if line.startswith("**Pass**")] == \
+        verdicts_in_text
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["softmax", "--causal"], "--causal is for the attention lesson"),
+    (["attention", "--tokens", "0"], "Invalid value for '--tokens'"),
+    (["backprop"], "Invalid value for '{attention|softmax|layernorm|cross-entropy|gelu}'"),
+])
+def test_bad_options_are_one_clear_line_and_exit_code_two(arguments, message):
+    result = run("explain", *arguments)
+    assert result.exit_code == 2 and message in result.stderr, result.output
+
+
+def test_the_readme_shows_a_step_exactly_as_the_command_prints_it():
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    shown = readme.split("`tinybert explain attention --causal`:\n\n```\n", 1)[1].split("```", 1)[0]
+    printed = run("explain", "attention", "--causal").stdout
+    assert shown.startswith("8. through the softmax") and shown in printed
