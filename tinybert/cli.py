@@ -3,19 +3,23 @@
 import contextlib
 import json
 import platform
+import shutil
 import signal
+import subprocess
 from pathlib import Path
 
 import click
 import numpy as np
 
 from . import __version__
+from . import autograd as ag
 from .autograd import allocator, backend
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint, write_atomically
 from .finetuning import (FinetuneSettings, finish, load_classifier, positive_label, predict, resume_finetune, save_best,
                          save_progress, start_finetune, train_classifier)
 from .hf_checkpoint import HuggingFaceError, read_hf_bert, write_hf_bert
 from .lessons import LESSONS, as_markdown, as_text
+from .lessons.graphs import GRAPHS
 from .models.bert import PRESETS
 from .nn import StateDictError
 from .pretraining import (PretrainSettings, TrainingDiverged, evaluate, fill_mask, fill_mask_examples,
@@ -118,6 +122,32 @@ def explain(lesson, tokens, dim, seed, causal, output_format, out_path):
         click.echo(text, nl=False)
     if not taught.passed:
         raise SystemExit(1)
+
+
+@main.command()
+@click.argument("what", type=click.Choice(list(GRAPHS)))
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
+              help="FILE.dot for the DOT text; FILE.svg or FILE.png to draw it with Graphviz's dot program.")
+def graph(what, out_path):
+    """Write the computation graph of WHAT (multi-head attention, or a one-layer BERT's pretraining loss):
+    a box per op with its output's shape, an ellipse per parameter with its dotted name."""
+    out_path = Path(out_path)
+    if out_path.suffix.lower() not in (".dot", ".svg", ".png"):
+        raise InputError(f"{out_path} ends in neither .dot, .svg nor .png: name the file for the format you want")
+    result, names = GRAPHS[what]()
+    dot_text = ag.to_dot(result, names)
+    program = shutil.which("dot")
+    if out_path.suffix.lower() == ".dot" or program is None:
+        written = out_path.with_suffix(".dot")
+        write_atomically(written, lambda temporary: Path(temporary).write_text(dot_text))
+        if written != out_path:
+            click.echo(f"note: Graphviz's dot program is not installed, so nothing was drawn: the graph is in {written} "
+                       f"as DOT text (with Graphviz: dot -T{out_path.suffix[1:]} {written} -o {out_path})", err=True)
+    else:
+        write_atomically(out_path, lambda temporary: subprocess.run(
+            [program, f"-T{out_path.suffix[1:].lower()}", "-o", temporary], input=dot_text, text=True, check=True))
+        written = out_path
+    click.echo(f"wrote the graph of {what} ({dot_text.count(' -> ')} edges) to {written}")
 
 
 class RunError(click.ClickException):

@@ -12,6 +12,7 @@ from .dropout import dropout
 from .elementwise import exp, log, relu, sigmoid, sqrt, tanh
 from .gelu import gelu
 from .gradcheck import GradcheckError, compare_gradients, gradcheck
+from .graph import to_dot
 from .layer_norm import layer_norm
 from .linear import linear
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
@@ -23,7 +24,7 @@ from .tensor import DTypeError, GradientError, Tensor, is_grad_enabled, no_grad
 
 __all__ = [
     "Tensor", "no_grad", "is_grad_enabled", "manual_seed", "default_device",
-    "GradientError", "DTypeError", "DeviceError", "GradcheckError", "gradcheck", "compare_gradients",
+    "GradientError", "DTypeError", "DeviceError", "GradcheckError", "gradcheck", "compare_gradients", "to_dot",
     "add", "sub", "mul", "div", "neg", "pow", "matmul", "linear",
     "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "gelu",
     "sum", "mean", "max", "var",
