@@ -15,6 +15,7 @@ from . import __version__
 from . import autograd as ag
 from .autograd import allocator, backend
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint, write_atomically
+from .attention_maps import attention_maps, draw_map, legend
 from .finetuning import (FinetuneSettings, finish, load_classifier, positive_label, predict, resume_finetune, save_best,
                          save_progress, start_finetune, train_classifier)
 from .hf_checkpoint import HuggingFaceError, read_hf_bert, write_hf_bert
@@ -22,6 +23,7 @@ from .lessons import LESSONS, as_markdown, as_text
 from .lessons.graphs import GRAPHS
 from .models.bert import PRESETS
 from .nn import StateDictError
+from .plots import PlotError, attention_png, training_curves_png
 from .pretraining import (PretrainSettings, TrainingDiverged, evaluate, fill_mask, fill_mask_examples,
                           initial_loss_expected, resume_run, save_run, split_documents, start_run, train)
 from .safetensors_io import SafetensorsError
@@ -354,6 +356,56 @@ def export_hf(model_directory, out):
         write_hf_bert(model, tokenizer, out)
     click.echo(f"wrote {out}/ (config.json, model.safetensors, vocab.txt); in Python: "
                f"transformers.BertForPreTraining.from_pretrained({str(out)!r})")
+
+@main.command("attention")
+@click.option("--model", "model_directory", required=True, type=click.Path(file_okay=False),
+              help="A tinybert checkpoint directory (from tinybert pretrain or tinybert import-hf).")
+@click.option("--layer", type=click.IntRange(min=1), default=None, help="Only this layer (from 1) [default: all].")
+@click.option("--head", type=click.IntRange(min=1), default=None, help="Only this head (from 1) [default: all].")
+@click.option("--png", "png_path", type=click.Path(dir_okay=False), default=None,
+              help="Also draw the maps as heat maps in this PNG file (needs matplotlib: the plot extra).")
+@click.argument("text")
+def attention_command(model_directory, layer, head, png_path, text):
+    """Show where each head of each layer looks when the model reads TEXT: a shaded grid per head,
+    the query tokens down the side and the keys across the top."""
+    with reported_as_input_errors(CheckpointError, StateDictError, OSError):
+        model, tokenizer, _, _ = load_checkpoint(model_directory)
+    tokens, maps = attention_maps(model, tokenizer, text)  # (layers, heads, T, T)
+    layers, heads = maps.shape[:2]
+    for number, count, what in ((layer, layers, "--layer"), (head, heads, "--head")):
+        if number is not None and number > count:
+            raise InputError(f"{what} {number} does not exist: the model has {count} (numbered from 1)")
+    chosen = {(number, head_number): maps[number - 1, head_number - 1]
+              for number in ([layer] if layer else range(1, layers + 1))
+              for head_number in ([head] if head else range(1, heads + 1))}
+    click.echo(legend())
+    for (number, head_number), weights in chosen.items():
+        click.echo("\n" + draw_map(tokens, weights, f"layer {number}, head {head_number}"))
+    if png_path:
+        with reported_as_input_errors(PlotError):
+            write_atomically(png_path, lambda temporary: attention_png(tokens, chosen, temporary))
+        click.echo(f"\ndrew {len(chosen)} maps in {png_path}")
+
+
+@main.command()
+@click.argument("model_directory", type=click.Path(file_okay=False))
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
+              help="The PNG file to write [default: MODEL_DIRECTORY/training.png].")
+def plot(model_directory, out_path):
+    """Draw a run's training curves (loss, masked-LM and next-sentence accuracy, learning rate) from the
+    metrics.jsonl that tinybert pretrain wrote into MODEL_DIRECTORY (needs matplotlib: the plot extra)."""
+    metrics = Path(model_directory) / "metrics.jsonl"
+    out_path = out_path or str(Path(model_directory) / "training.png")
+    if not metrics.is_file():
+        raise InputError(f"{model_directory} has no metrics.jsonl: plot the --out directory of tinybert pretrain")
+    with reported_as_input_errors(OSError, ValueError):
+        records = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
+        if not any("loss" in record for record in records):
+            raise ValueError(f"{metrics} holds no training steps: plot a directory a run has trained into")
+    with reported_as_input_errors(PlotError):
+        write_atomically(out_path, lambda temporary: training_curves_png(records, temporary))
+    click.echo(f"drew {sum('loss' in record for record in records)} steps in {out_path}")
+
 
 @main.command()
 @click.option("--model", "model_directory", required=True, type=click.Path(file_okay=False),

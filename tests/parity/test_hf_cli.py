@@ -43,3 +43,12 @@ def test_embed_similarity_prints_the_matrix_with_similar_sentences_highest(impor
     rows = [[float(value) for value in line.split()[1:]] for line in result.stdout.splitlines()[-3:]]
     assert np.allclose(np.diag(rows), 1.0, atol=1e-3)
     assert rows[0][1] > 0.6 > max(rows[0][2], rows[1][2])
+
+
+def test_the_readme_shows_minilms_previous_token_head_exactly_as_the_command_prints_it(imported):
+    readme = (Path(__file__).parent.parent.parent / "README.md").read_text()
+    shown = readme.split("layer 3's head 12 has learnt to look one token back:\n\n```\n", 1)[1].split("```", 1)[0]
+    result = CliRunner().invoke(main, ["attention", "--model", str(imported), "--layer", "3", "--head", "12",
+                                       "The cat sat on the mat."])
+    assert result.exit_code == 0, result.output
+    assert shown.startswith("layer 3, head 12") and shown in result.stdout
