@@ -52,3 +52,17 @@ def test_the_readme_shows_minilms_previous_token_head_exactly_as_the_command_pri
                                        "The cat sat on the mat."])
     assert result.exit_code == 0, result.output
     assert shown.startswith("layer 3, head 12") and shown in result.stdout
+
+
+def test_the_minilm_example_finds_each_sentence_its_paraphrase():
+    import os
+    import subprocess
+    import sys
+
+    example = Path(__file__).parent.parent.parent / "examples" / "06_minilm_sentences.py"
+    completed = subprocess.run([sys.executable, str(example), "--fast"], capture_output=True, text=True, check=True,
+                               env={**os.environ, "PYTHONPATH": str(example.parent.parent)})
+    closest = {line.split(" closest: ")[0].strip(): line.split(" closest: ")[1].split("  ")[0].strip()
+               for line in completed.stdout.splitlines()}
+    assert closest["A man is eating food."] == "A man is eating a piece of bread."
+    assert closest["The girl is carrying a baby."] == "A woman is holding a child."

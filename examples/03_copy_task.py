@@ -1,8 +1,9 @@
 """Train a small Transformer to copy (or reverse) random symbol sequences, then print its exact-match
 accuracy with greedy decoding on 500 held-out sequences.
 
-    python examples/copy_task.py               # the copy task of The Annotated Transformer
-    python examples/copy_task.py --task reverse
+    python examples/03_copy_task.py               # the copy task of The Annotated Transformer
+    python examples/03_copy_task.py --task reverse
+    python examples/03_copy_task.py --fast     # a few seconds, to see it run
 
 The model: 2 encoder and 2 decoder layers, d_model 64, 4 heads, d_ff 128, trained with Adam and the
 paper's inverse-square-root schedule on 1,200 batches of 64 sequences of START + 9 symbols.
@@ -22,7 +23,9 @@ from tinybert.sequence_tasks import TASKS, TaskSettings, train
 @click.option("--task", type=click.Choice(sorted(TASKS)), default="copy", show_default=True)
 @click.option("--steps", default=TaskSettings.steps, show_default=True, help="Training batches.")
 @click.option("--seed", default=0, show_default=True)
-def main(task, steps, seed):
+@click.option("--fast", is_flag=True, help="30 steps only: checks that the example runs, learns little.")
+def main(task, steps, seed, fast):
+    steps = 30 if fast else steps
     started = time.perf_counter()
 
     def report(step, loss):
