@@ -27,12 +27,24 @@ def test_every_gradient_of_every_lesson_agrees_with_its_formula_and_finite_diffe
     assert all(check.by_engine.shape == check.numeric.shape == check.by_formula.shape for check in checks)
 
 
+@settings(max_examples=15)
+@given(tokens=st.integers(1, 4), heads=st.sampled_from([1, 2]), projections=st.booleans(), causal=st.booleans(),
+       seed=st.integers(0, 2 ** 16))
+def test_every_form_of_the_attention_lesson_proves_its_gradients(tokens, heads, projections, causal, seed):
+    lesson = LESSONS["attention"](tokens=tokens, dim=4, seed=seed, causal=causal, heads=heads, projections=projections)
+    checked = [step.values[0][0] for step in lesson.steps if step.check is not None]
+    expected = ["dV", "dA", "dS", "dQ", "dK"]
+    if projections:
+        expected = ["dW_O", "dO"] + expected + ["dW_Q", "dW_K", "dW_V", "dX"]
+    assert checked == expected and lesson.passed
+
+
 def test_the_causal_lesson_shows_zero_weights_and_zero_gradients_above_the_diagonal():
     lesson = LESSONS["attention"](tokens=4, dim=3, seed=1, causal=True)
     steps = {step.title: step for step in lesson.steps}
     above = np.triu(np.ones((4, 4), dtype=bool), k=1)
-    assert np.all(steps["weights"].values[0][1][above] == 0)
-    assert np.all(steps["through the softmax"].check.by_engine[above] == 0) and lesson.passed
+    assert np.all(steps["weights"].values[0][1].reshape(4, 4)[above] == 0)  # (1 head, T, T)
+    assert np.all(steps["through the softmax"].check.by_engine.reshape(4, 4)[above] == 0) and lesson.passed
 
 
 def test_a_wrong_backward_fails_the_lesson_and_the_command(monkeypatch):
@@ -71,7 +83,8 @@ def test_the_markdown_handout_holds_the_same_lesson(tmp_path):
 
 
 @pytest.mark.parametrize("arguments, message", [
-    (["softmax", "--causal"], "--causal is for the attention lesson"),
+    (["softmax", "--causal"], "--causal, --heads and --projections are for the attention lesson"),
+    (["attention", "--dim", 4, "--heads", 3], "dim=4 does not split into 3 heads"),
     (["attention", "--tokens", "0"], "Invalid value for '--tokens'"),
     (["backprop"], "Invalid value for '{attention|softmax|layernorm|cross-entropy|gelu}'"),
 ])

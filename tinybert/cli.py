@@ -106,16 +106,21 @@ def device_option(command):
 @click.option("--dim", default=4, show_default=True, type=click.IntRange(1, 8), help="Columns: features, or classes.")
 @click.option("--seed", default=0, show_default=True, help="Seed for the random inputs and the arriving gradient.")
 @click.option("--causal", is_flag=True, help="attention: mask the keys after each query, as a decoder does.")
+@click.option("--heads", default=1, show_default=True, type=click.IntRange(1, 8),
+              help="attention: split the dim columns into this many heads.")
+@click.option("--projections", is_flag=True,
+              help="attention: start from X with Q = X W_Q, K = X W_K, V = X W_V, and end with Y = O W_O.")
 @click.option("--format", "output_format", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
               help="Write the lesson to this file (a handout with --format markdown) instead of the screen.")
-def explain(lesson, tokens, dim, seed, causal, output_format, out_path):
+def explain(lesson, tokens, dim, seed, causal, heads, projections, output_format, out_path):
     """Take LESSON apart on tiny numbers: the forward pass step by step, then the backward, each gradient
     by its formula, by the engine and by finite differences, with the largest difference and a pass mark."""
-    if causal and lesson != "attention":
-        raise InputError("--causal is for the attention lesson: a mask needs queries and keys")
-    options = {"causal": causal} if lesson == "attention" else {}
-    taught = LESSONS[lesson](tokens=tokens, dim=dim, seed=seed, **options)
+    attention_options = {"causal": causal, "heads": heads, "projections": projections}
+    if lesson != "attention" and (causal or heads > 1 or projections):
+        raise InputError("--causal, --heads and --projections are for the attention lesson")
+    with reported_as_input_errors(ValueError):
+        taught = LESSONS[lesson](tokens=tokens, dim=dim, seed=seed, **(attention_options if lesson == "attention" else {}))
     text = (as_markdown if output_format == "markdown" else as_text)(taught)
     if out_path:
         write_atomically(out_path, lambda temporary: Path(temporary).write_text(text))

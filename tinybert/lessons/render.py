@@ -12,7 +12,17 @@ def matrix_lines(name, values):
     """A header with the shape, then one aligned line per row (a vector is one row)."""
     values = np.atleast_2d(values)
     return [f"{name} {values.shape if values.shape[0] > 1 else values.shape[1:]}"] + [
-        "[" + " ".join(f"{value:7.3f}" for value in row) + " ]" for row in values]
+        "[" + " ".join(f"{round(value, 3) + 0.0:7.3f}" for value in row) + " ]" for row in values]  # no "-0.000"
+
+
+def matrix_blocks(name, values):
+    """The lines of each matrix: one block for a matrix or a vector, one per head for (heads, T, S)."""
+    values = np.asarray(values)
+    if values.ndim == 3 and values.shape[0] == 1:
+        values = values[0]
+    if values.ndim == 3:
+        return [matrix_lines(f"{name}, head {number}", head) for number, head in enumerate(values, start=1)]
+    return [matrix_lines(name, values)]
 
 
 def side_by_side(blocks, indent="   "):
@@ -32,11 +42,11 @@ def verdict(check):
 
 def step_blocks(step):
     if step.check is None:
-        return [matrix_lines(name, values) for name, values in step.values]
+        return [block for name, values in step.values for block in matrix_blocks(name, values)]
     name = step.values[0][0]
-    return [matrix_lines(f"{name} by the formula", step.check.by_formula),
-            matrix_lines(f"{name} by the engine", step.check.by_engine),
-            matrix_lines(f"{name} by finite differences", step.check.numeric)]
+    return [block for way, values in (("by the formula", step.check.by_formula), ("by the engine", step.check.by_engine),
+                                      ("by finite differences", step.check.numeric))
+            for block in matrix_blocks(f"{name} {way}", values)]
 
 
 def as_text(lesson):
