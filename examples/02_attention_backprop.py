@@ -15,13 +15,15 @@ from tinybert.lessons import LESSONS, as_text
 
 
 @click.command()
-@click.option("--tokens", default=3, show_default=True)
-@click.option("--dim", default=4, show_default=True)
+@click.option("--tokens", default=3, show_default=True, type=click.IntRange(1, 8))
+@click.option("--dim", default=4, show_default=True, type=click.IntRange(1, 8))
 @click.option("--causal", is_flag=True)
-@click.option("--heads", default=1, show_default=True)
+@click.option("--heads", default=1, show_default=True, type=click.IntRange(1, 8))
 @click.option("--projections", is_flag=True, help="From X through Q = X W_Q, ... to Y = O W_O.")
 @click.option("--fast", is_flag=True, help="Accepted for uniformity with the other examples: this one is fast.")
 def main(tokens, dim, causal, heads, projections, fast):
+    if dim % heads:
+        raise click.BadParameter(f"{heads} heads do not divide dim={dim}: choose a divisor", param_hint="--heads")
     lesson = LESSONS["attention"](tokens=tokens, dim=dim, seed=0, causal=causal, heads=heads, projections=projections)
     click.echo(as_text(lesson), nl=False)
     raise SystemExit(0 if lesson.passed else 1)

@@ -2,11 +2,11 @@
 
     python examples/07_albert_vs_bert.py
 
-Lan et al. (2020, section 3.1) noted that BERT's word-embedding table is V x H, so a wider model pays
-for it again for every word; ALBERT makes the table V x E with E << H and projects E -> H. And its
+Lan et al. (2020, section 3.1) noted that BERT's word-embedding table is V x H, so every unit of width
+H costs V more parameters; ALBERT makes the table V x E with E << H and projects E -> H. And its
 layers share one set of weights, so depth costs no parameters. The counts below are tinybert's own
-models, built and counted; the paper's Table 1 gives 108M for BERT-base and 12M for ALBERT-base
-(vocabulary 30,000, E = 128).
+models, built and counted, pooler and pretraining heads included; the paper's Table 1 gives 108M for
+BERT-base and 12M for ALBERT-base (vocabulary 30,000, E = 128).
 """
 
 import click

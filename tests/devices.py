@@ -10,7 +10,7 @@ from tinybert.autograd import backend
 
 not_on_the_pretend_gpu = pytest.mark.skipif(
     type(sys.modules.get("cupy")).__name__ == "PretendCuPy",
-    reason="starts a fresh Python process, where the pretend GPU of --device-double does not exist")
+    reason="runs a fresh Python process, where the pretend GPU of --device-double does not exist")
 
 
 def run_to_run_tolerance():

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from devices import not_on_the_pretend_gpu
+
+pytestmark = not_on_the_pretend_gpu  # each example runs in a fresh Python process
 EXAMPLES = Path(__file__).parent.parent / "examples"
 EXPECTED = {  # what each example must print (example 06 needs the MiniLM checkpoint: tests/parity runs it)
     "01_backprop_by_hand.py": "dW1 (3, 4)   max |by hand - by the engine| =",

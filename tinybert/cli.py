@@ -343,7 +343,8 @@ def import_hf(source, out):
                f"{model.config.num_heads} heads, {parameters:,} parameters, vocabulary {tokenizer.vocab_size:,}")
     if missing:
         click.echo(f"note: the checkpoint has no {', '.join(sorted({name.split('.')[0] for name in missing}))} "
-                   "weights (a bare encoder): those heads start from fresh random weights", err=True)
+                   "weights (a bare encoder): those prediction heads start from fresh random weights (embed and attention "
+                   "do not use them)", err=True)
     click.echo(f"saved the checkpoint to {out}/ (try: tinybert embed --model {out} --similarity \"a sentence\" "
                "\"another sentence\")")
 

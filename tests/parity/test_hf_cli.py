@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from devices import not_on_the_pretend_gpu
 from tinybert.cli import main
 from tinybert.sentence_embeddings import sentence_embeddings
 from tinybert.hf_checkpoint import read_hf_bert
@@ -47,13 +48,14 @@ def test_embed_similarity_prints_the_matrix_with_similar_sentences_highest(impor
 
 def test_the_readme_shows_minilms_previous_token_head_exactly_as_the_command_prints_it(imported):
     readme = (Path(__file__).parent.parent.parent / "README.md").read_text()
-    shown = readme.split("layer 3's head 12 has learnt to look one token back:\n\n```\n", 1)[1].split("```", 1)[0]
+    shown = readme.split("puts its weight one token back:\n\n```\n", 1)[1].split("```", 1)[0]
     result = CliRunner().invoke(main, ["attention", "--model", str(imported), "--layer", "3", "--head", "12",
                                        "The cat sat on the mat."])
     assert result.exit_code == 0, result.output
     assert shown.startswith("layer 3, head 12") and shown in result.stdout
 
 
+@not_on_the_pretend_gpu
 def test_the_minilm_example_finds_each_sentence_its_paraphrase():
     import os
     import subprocess

@@ -1,8 +1,9 @@
 """The computation graph behind a result, as Graphviz DOT text (`dot -Tsvg graph.dot -o graph.svg` draws it).
 
-One box per op, with the op's name and its output's shape; one ellipse per leaf: a parameter, under
-its dotted name when `names` gives it, or an input. Arrows run forward, from what an op read to what
-it made: backward() walks them the other way.
+One box per op, with the op's name and its output's shape; one ellipse per leaf: a parameter (filled
+blue), under its dotted name when `names` gives it, or an input (white; a single number shows its
+value, as the sqrt(d) attention divides by). Arrows run forward, from what an op read to what it made:
+backward() walks them the other way.
 """
 
 
@@ -36,7 +37,9 @@ def to_dot(result, names=None):
         if tensor.parents:
             lines.append(f"  n{number[id(tensor)]} [shape=box, label={label(tensor.op, shape)}];")
         else:
-            name = label_of.get(id(tensor)) or tensor.name or ("parameter" if tensor.requires_grad else "input")
+            name = label_of.get(id(tensor)) or tensor.name or (
+                "parameter" if tensor.requires_grad else
+                f"constant {tensor.data.item():g}" if tensor.size == 1 else "input")  # a number, as sqrt(d)
             colour = "lightblue" if tensor.requires_grad else "white"
             lines.append(f"  n{number[id(tensor)]} [shape=ellipse, style=filled, fillcolor={colour}, "
                          f"label={label(name, shape)}];")

@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import autograd as ag
 from ..models.attention import causal_mask
-from .lesson import Lesson, Step, gradient_step, softmax_rows
+from .lesson import ARRIVING_NOTE, Lesson, Step, gradient_step, plural, softmax_rows
 
 
 def split_heads(x, heads):
@@ -84,21 +84,24 @@ def attention_lesson(tokens=3, dim=4, seed=0, causal=False, heads=1, projections
     dq, dk = merge_heads(ds @ kh / root), merge_heads(ds.transpose(0, 2, 1) @ qh / root)
 
     masked_note = (" The entries above the diagonal are masked: A is 0 there, so dS is 0 there too - no "
-                   "gradient reaches a score the softmax left out.") if causal else ""
+                   "gradient reaches a score the softmax left out. The first query sees only its own key, so its row "
+                   "of A is [1, 0, ...] whatever its score: its rows of dS and dQ are 0.") if causal else ""
     head_note = f" Each of the {heads} heads does this in its own d = {dim // heads} columns." if heads > 1 else ""
     steps = []
     if projections:
         steps += [Step("inputs", f"X: (T, dim) = ({tokens}, {dim}); W_Q, W_K, W_V, W_O: ({dim}, {dim})",
                        [("X", x)] + [(f"W_{name}", weights[name]) for name in "QKVO"],
-                       note=f"{tokens} tokens of {dim} numbers, and the four projections (no biases here)."),
+                       note=f"{plural(tokens, 'token')} of {dim} numbers, and the four projections (no biases "
+                            "here)."),
                   Step("projections", "Q = X W_Q, K = X W_K, V = X W_V", [("Q", q), ("K", k), ("V", v)])]
     else:
         steps.append(Step("inputs", f"Q, K, V: (T, dim) = ({tokens}, {dim})", [("Q", q), ("K", k), ("V", v)],
-                          note=f"{tokens} tokens, each with a query, a key and a value of {dim} numbers."))
+                          note=f"{plural(tokens, 'token')}, each with a query, a key and a value of d = {dim} "
+                               "numbers."))
     steps += [
         Step("scores", "S = Q K^T / sqrt(d)", [("S", s)],
              note="Row i scores query i against every key; dividing by sqrt(d) keeps the scores near unit size."
-                  + head_note),
+                  + head_note + (" All scores are computed; the mask acts in the softmax." if causal else "")),
         Step("weights", "A = softmax(S), row by row" + (", keys after the query masked" if causal else ""),
              [("A", a)], note="Each row is a probability distribution over the keys: it sums to 1."),
         Step("output", "O = A V" + (", the heads side by side" if heads > 1 else ""), [("O", o)],
@@ -106,21 +109,26 @@ def attention_lesson(tokens=3, dim=4, seed=0, causal=False, heads=1, projections
     ]
     if projections:
         steps += [Step("output projection", "Y = O W_O", [("Y", to_output(o))]),
-                  Step("the gradient that arrives", "dY = dL/dY, with L = sum(Y * dY)", [("dY", output_gradient)]),
+                  Step("the gradient that arrives", "dY = dL/dY, with L = sum(Y * dY)", [("dY", output_gradient)],
+                       note=ARRIVING_NOTE),
                   gradient_step("the output projection's gradient", "dW_O = O^T dY", "dW_O", o.T @ output_gradient,
                                 W["O"].grad, lambda weight: o @ weight, weights["O"], output_gradient),
                   gradient_step("back into the heads", "dO = dY W_O^T", "dO", do, O.grad, to_output, o,
                                 output_gradient)]
     else:
-        steps.append(Step("the gradient that arrives", "dO = dL/dO, with L = sum(O * dO)", [("dO", do)]))
+        steps.append(Step("the gradient that arrives", "dO = dL/dO, with L = sum(O * dO)", [("dO", do)],
+                          note=ARRIVING_NOTE))
     steps += [
         gradient_step("the values' gradient", "dV = A^T dO", "dV", dv, V.grad,
                       lambda value: to_output(from_qkv(q, k, value)), v, output_gradient),
         gradient_step("the weights' gradient", "dA = dO V^T", "dA", da, A.grad,
-                      lambda attention: to_output(merge_heads(attention @ vh)), a, output_gradient),
+                      lambda attention: to_output(merge_heads(attention @ vh)), a, output_gradient,
+                      note="dA knows nothing of the mask: the softmax's backward, next, zeroes the masked entries."
+                      if causal else ""),
         gradient_step("through the softmax", "dS = A * (dA - rowsum(dA * A))", "dS", ds, S.grad,
                       lambda scores: to_output(from_scores(scores, v)), s, output_gradient,
-                      note="The softmax's Jacobian, diag(a) - a a^T, applied to each row." + masked_note),
+                      note="For each row a of A and g of dA, the softmax's Jacobian diag(a) - a a^T applied to g "
+                           "is a * (g - a . g): no T x T Jacobian is ever formed." + masked_note),
         gradient_step("the queries' gradient", "dQ = dS K / sqrt(d)", "dQ", dq, Q.grad,
                       lambda query: to_output(from_qkv(query, k, v)), q, output_gradient),
         gradient_step("the keys' gradient", "dK = dS^T Q / sqrt(d)", "dK", dk, K.grad,
@@ -137,6 +145,11 @@ def attention_lesson(tokens=3, dim=4, seed=0, causal=False, heads=1, projections
                                    dq @ weights["Q"].T + dk @ weights["K"].T + dv @ weights["V"].T, X.grad,
                                    forward_from, x, output_gradient,
                                    note="X feeds all three projections, so its gradient adds up three paths."))
+    extras = [extra for extra, wanted in (("projections", projections), ("a causal mask", causal)) if wanted]
     title = ("Multi-head attention" if heads > 1 else "Scaled dot-product attention") + (
-        " with projections" if projections else "") + (" and a causal mask" if causal else "")
-    return Lesson(title, "Attention(Q, K, V) = softmax(Q K^T / sqrt(d)) V (Vaswani et al. 2017, equation 1)", steps)
+        " with " + " and ".join(extras) if extras else "")
+    formula = "Attention(Q, K, V) = softmax(Q K^T / sqrt(d)" + (" + M" if causal else "") + ") V"
+    if heads > 1:
+        formula += ", per head; MultiHead = Concat(head_1, ..., head_h)" + (" W_O" if projections else "")
+    mask_words = ", M = -inf above the diagonal" if causal else ""
+    return Lesson(title, f"{formula}{mask_words} (Vaswani et al. 2017, equations 1 and 2)", steps)

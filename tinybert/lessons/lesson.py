@@ -18,6 +18,8 @@ from ..autograd import backend
 
 EPSILON = 1e-6     # the step of the central differences, in float64
 TOLERANCE = 1e-6   # the largest difference that passes; float64 differences come out near 1e-10
+ARRIVING_NOTE = ("A fixed random matrix, standing in for the gradient the layers above would send back: "
+                 "L is the one number whose gradient it is.")
 
 
 @dataclass
@@ -60,6 +62,10 @@ class Lesson:
     @property
     def passed(self):
         return all(step.check.passed for step in self.steps if step.check is not None)
+
+
+def plural(count, noun):
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def softmax_rows(scores, mask=True):

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from .. import autograd as ag
-from .lesson import Lesson, Step, gradient_step, softmax_rows
+from .lesson import ARRIVING_NOTE, Lesson, Step, gradient_step, plural, softmax_rows
 
 
 def engine_gradients(op, arrays, output_gradient):
@@ -26,12 +26,13 @@ def softmax_lesson(tokens=3, dim=4, seed=0):
     y, (engine_dx,) = engine_gradients(ag.softmax, [x], dy)
     dx = y * (dy - (dy * y).sum(axis=-1, keepdims=True))
     return Lesson("Softmax", "y = softmax(x) = exp(x) / sum(exp(x)), along each row", [
-        Step("inputs", f"x: ({tokens}, {dim})", [("x", x)], note=f"{tokens} rows of {dim} scores."),
+        Step("inputs", f"x: ({tokens}, {dim})", [("x", x)], note=f"{plural(tokens, 'row')} of {plural(dim, 'score')}."),
         Step("forward", "y = exp(x - max(x)) / sum(exp(x - max(x)))", [("y", y)],
              note="Subtracting the row's maximum changes nothing in y and keeps exp from overflowing."),
-        Step("the gradient that arrives", "dy = dL/dy, with L = sum(y * dy)", [("dy", dy)]),
+        Step("the gradient that arrives", "dy = dL/dy, with L = sum(y * dy)", [("dy", dy)], note=ARRIVING_NOTE),
         gradient_step("backward", "dx = y * (dy - rowsum(dy * y))", "dx", dx, engine_dx, softmax_rows, x, dy,
-                      note="dy_i/dx_j = y_i (delta_ij - y_j): the Jacobian diag(y) - y y^T, applied without forming it."),
+                      note="∂y_i/∂x_j = y_i (delta_ij - y_j): the Jacobian diag(y) - y y^T, applied to each row "
+                           "without forming it."),
     ])
 
 
@@ -55,11 +56,12 @@ def layernorm_lesson(tokens=3, dim=4, seed=0, eps=1e-5):
     return Lesson("Layer normalisation", "y = (x - mean(x)) / sqrt(var(x) + eps) * w + b, along each row "
                   "(Ba et al. 2016)", [
         Step("inputs", f"x: ({tokens}, {dim}), w and b: ({dim},)", [("x", x), ("w", weight), ("b", bias)],
-             note=f"{tokens} rows of {dim} features, the scale w and the shift b."),
+             note=f"{plural(tokens, 'row')} of {plural(dim, 'feature')}, the scale w and the shift b."),
         Step("normalise", "x_hat = (x - mean(x)) * rstd, rstd = 1 / sqrt(var(x) + eps)", [("x_hat", normalised)],
-             note="Each row now has mean 0 and variance 1 (up to eps)."),
+             note=f"var(x) = mean((x - mean(x))^2), dividing by the row's length; eps = {eps:g}. Each row now has "
+                  "mean 0 and variance 1 (up to eps)."),
         Step("scale and shift", "y = x_hat * w + b", [("y", y)]),
-        Step("the gradient that arrives", "dy = dL/dy, with L = sum(y * dy)", [("dy", dy)]),
+        Step("the gradient that arrives", "dy = dL/dy, with L = sum(y * dy)", [("dy", dy)], note=ARRIVING_NOTE),
         gradient_step("the shift's gradient", "db = sum over rows of dy", "db", dy.sum(axis=0), engine_dbias,
                       lambda bias: forward(x, weight, bias), bias, dy),
         gradient_step("the scale's gradient", "dw = sum over rows of dy * x_hat", "dw", (dy * normalised).sum(axis=0),
@@ -81,15 +83,18 @@ def cross_entropy_lesson(tokens=3, dim=4, seed=0):
     def forward(logits):
         return -np.log(softmax_rows(logits)[np.arange(tokens), targets]).mean()
 
-    return Lesson("Cross-entropy", "L = mean over rows of -log softmax(z)[t], the loss of BERT's both heads", [
-        Step("inputs", f"z: ({tokens}, {dim}), t: ({tokens},)", [("z", logits), ("t", targets.astype(float))],
-             note=f"{tokens} rows of {dim} class scores z, and each row's true class t."),
+    return Lesson("Cross-entropy", "L = mean over rows of -log softmax(z)[t], the loss of both of BERT's heads", [
+        Step("inputs", f"z: ({tokens}, {dim}), t: ({tokens},)", [("z", logits)],
+             note=f"{plural(tokens, 'row')} of {plural(dim, 'class score')} z; each row's true class t = "
+                  f"{targets.tolist()} (counted from 0)."),
         Step("probabilities", "p = softmax(z)", [("p", probabilities)]),
         Step("loss", "L = mean(-log p[t])", [("L", np.array([loss]))],
              note=f"Guessing uniformly would give ln({dim}) = {math.log(dim):.3f}."),
-        gradient_step("backward", "dz = (p - onehot(t)) / rows", "dz", dlogits, engine_dlogits, forward, logits, 1.0,
-                      note="Fused: the log and the softmax cancel, so the gradient is the probabilities minus the "
-                           "truth - never a division by a tiny p."),
+        gradient_step("backward", f"dz = (p - onehot(t)) / N, N = {tokens} rows", "dz", dlogits, engine_dlogits,
+                      forward, logits, 1.0,
+                      note="L is one number, so the gradient that arrives is dL/dL = 1. The 1/p that -log p brings "
+                           "cancels the p in the softmax's Jacobian: the gradient is the probabilities minus the "
+                           "truth, never a division by a tiny p."),
     ])
 
 
@@ -107,7 +112,7 @@ def gelu_lesson(tokens=3, dim=4, seed=0):
         Step("inputs", f"x: ({tokens}, {dim})", [("x", x)]),
         Step("forward", "y = x * Phi(x), Phi(x) = (1 + erf(x / sqrt(2))) / 2", [("Phi(x)", normal_cdf(x)), ("y", y)],
              note="Like ReLU for large |x|, but smooth: a negative input is damped, not cut."),
-        Step("the gradient that arrives", "dy = dL/dy, with L = sum(y * dy)", [("dy", dy)]),
+        Step("the gradient that arrives", "dy = dL/dy, with L = sum(y * dy)", [("dy", dy)], note=ARRIVING_NOTE),
         gradient_step("backward", "dx = dy * (Phi(x) + x * phi(x)), phi the normal density", "dx", dx, engine_dx,
                       lambda x: x * normal_cdf(x), x, dy),
     ])
