@@ -199,3 +199,35 @@ def test_resuming_with_other_files_than_the_run_started_with_is_refused(finetune
     assert resumed.exit_code == 2, resumed.output
     assert ("the run started on 40 training examples labelled ['0', '1']; this training file has 100 labelled "
             "['0', '1']: resume with the run's own files") in resumed.stderr
+
+
+def test_an_out_directory_holding_the_pretrained_model_is_refused_not_overwritten(finetuned):
+    directory, dev, _ = finetuned
+    before = (directory / "pretrained" / "model.npz").read_bytes()
+    result = run("finetune", "--model", directory / "pretrained", "--train", dev, "--dev", dev,
+                 "--out", directory / "pretrained")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "holds a pretrained model, which this would overwrite: choose another --out" in result.stderr
+    assert (directory / "pretrained" / "model.npz").read_bytes() == before
+
+
+@pytest.mark.parametrize("problem, message", [
+    ("missing train file", "train.tsv does not exist, or is not a file"),
+    ("one label", "the training file has only the label '1'"),
+])
+def test_training_files_that_cannot_train_a_classifier_are_one_clear_line(finetuned, tmp_path, problem, message):
+    directory, dev, _ = finetuned
+    train = tmp_path / "train.tsv"
+    if problem == "one label":
+        train.write_text("1\ta cat\ta cat\n1\ta dog\ta dog\n")
+    result = run("finetune", "--model", directory / "pretrained", "--train", train, "--dev", dev, "--out", tmp_path / "o")
+    assert result.exit_code == 2 and message in result.stderr, result.output
+
+
+def test_an_output_file_under_a_file_is_one_line_and_a_missing_folder_is_made(finetuned, tmp_path):
+    directory, dev, _ = finetuned
+    blocked = run("predict", "--model", directory / "model", "--out", dev / "predictions.txt", dev)
+    assert blocked.exit_code == 2 and blocked.stderr.count("\n") == 1
+    assert f"cannot write {dev / 'predictions.txt'}: {dev} cannot be made a directory" in blocked.stderr
+    made = run("predict", "--model", directory / "model", "--out", tmp_path / "new" / "predictions.txt", dev)
+    assert made.exit_code == 0 and len((tmp_path / "new" / "predictions.txt").read_text().splitlines()) == 100

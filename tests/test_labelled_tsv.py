@@ -34,7 +34,7 @@ def test_each_layout_gives_its_labels_and_texts(tmp_path, layout):
     ("Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n1\t1\t2\tonly one sentence\n", "line 2: expected 5"),
     ("index\tsentence1\tsentence2\tlabel\n0\ta\tb\tentailment\n1\ta\tb\t \n", "line 3: expected 4"),
     ("", "is empty"),
-    ("one field only\n", "first line has 1 tab-separated fields"),
+    ("one field only\n", "data.tsv: its first line has 1 tab-separated field, which is no layout"),
 ])
 def test_a_malformed_file_is_one_error_naming_the_line(tmp_path, text, message):
     path = tmp_path / "data.tsv"

@@ -247,3 +247,40 @@ def test_a_checkpoint_file_that_is_there_but_wrong_is_one_line_and_exit_code_two
     result = run("fill-mask", "--model", copy, "a [MASK]")
     assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
     assert "is a damaged checkpoint" in result.stderr
+
+
+def test_resuming_writes_back_into_the_run_and_refuses_settings_it_would_ignore(trained, tmp_path):
+    import shutil
+
+    directory, corpus, _ = trained
+    run_directory = tmp_path / "run"
+    shutil.copytree(directory / "model", run_directory)
+    refused = run("pretrain", "--corpus", corpus, "--resume", run_directory, "--steps", 5, "--lr", 0.1)
+    assert refused.exit_code == 2 and refused.stderr.count("\n") == 1
+    assert "--lr 0.1 (the run's is 0.0025): a resumed run keeps its checkpoint's settings" in refused.stderr
+    resumed = run("pretrain", "--corpus", corpus, "--resume", run_directory, "--steps", 4)
+    assert resumed.exit_code == 0, resumed.output
+    assert json.loads((run_directory / "trainer_state.json").read_text())["step"] == 4  # no --out: the run's own
+
+
+def test_a_log_without_a_terminal_gets_a_progress_line_every_100_steps(tmp_path):
+    corpus = micro_corpus(tmp_path / "corpus.txt")
+    result = run("pretrain", "--corpus", corpus, "--out", tmp_path / "model", "--steps", 100, *MICRO)
+    assert result.exit_code == 0, result.output
+    assert [line.split("  ")[0] for line in result.stdout.splitlines() if line.startswith("step ")] == ["step 100/100"]
+
+
+def test_fill_mask_on_a_classifier_or_with_a_lowercase_mask_says_what_to_do(trained, tmp_path):
+    directory, _, _ = trained
+    lowercase = run("fill-mask", "--model", directory / "model", "the [mask] sleeps")
+    assert lowercase.exit_code == 2 and "in capitals: [MASK], not [mask]" in lowercase.stderr
+    classifier = tmp_path / "classifier"
+    classifier.mkdir()
+    for name in ("vocab.txt", "model.npz", "trainer_state.json"):
+        (classifier / name).write_bytes((directory / "model" / name).read_bytes())
+    config = json.loads((directory / "model" / "config.json").read_text())
+    config["settings"].update(task="classification", labels=["0", "1"])
+    (classifier / "config.json").write_text(json.dumps(config))
+    result = run("fill-mask", "--model", classifier, "the [MASK] sleeps")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "holds a fine-tuned classifier, not a pretrained model" in result.stderr

@@ -87,6 +87,9 @@ def read_arrays(path):
 
 
 def pretraining_model(config, settings):
+    if settings.get("task") == "classification":
+        raise CheckpointError("the checkpoint holds a fine-tuned classifier, not a pretrained model: give it to "
+                              "tinybert predict, or give this command the pretrained model it came from")
     return BertForPreTraining(config)
 
 

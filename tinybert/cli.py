@@ -6,6 +6,7 @@ import platform
 import shutil
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import click
@@ -116,6 +117,8 @@ def device_option(command):
 def explain(lesson, tokens, dim, seed, causal, heads, projections, output_format, out_path):
     """Take LESSON apart on tiny numbers: the forward pass step by step, then the backward, each gradient
     by its formula, by the engine and by finite differences, with the largest difference and a pass mark."""
+    if out_path:
+        make_room_for(out_path)
     attention_options = {"causal": causal, "heads": heads, "projections": projections}
     if lesson != "attention" and (causal or heads > 1 or projections):
         raise InputError("--causal, --heads and --projections are for the attention lesson")
@@ -141,6 +144,7 @@ def graph(what, out_path):
     out_path = Path(out_path)
     if out_path.suffix.lower() not in (".dot", ".svg", ".png"):
         raise InputError(f"{out_path} ends in neither .dot, .svg nor .png: name the file for the format you want")
+    make_room_for(out_path)
     result, names = GRAPHS[what]()
     dot_text = ag.to_dot(result, names)
     program = shutil.which("dot")
@@ -177,6 +181,33 @@ def reported_as(kinds, error_class):
         yield
     except kinds as error:
         raise error_class(str(error)) from None
+
+
+def make_room_for(path, directory=False):
+    """Make the directory `path` (or, for a file, its folder) before any work, so that a path that cannot
+    be written is one InputError at the start, not a traceback at the end. Returns `path`."""
+    folder = Path(path) if directory else Path(path).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(f"cannot write {path}: {folder} cannot be made a directory ({error.strerror.lower()}): "
+                         "choose another place") from None
+    return path
+
+
+def check_out_holds(out, task):
+    """An --out directory that already holds a checkpoint of the other kind (a pretrained model where a
+    classifier is to go, or the reverse) is refused: writing there would destroy it."""
+    config = Path(out) / "config.json"
+    if not config.is_file():
+        return
+    try:
+        holds = json.loads(config.read_text()).get("settings", {}).get("task", "pretraining")
+    except (ValueError, AttributeError):
+        return  # not a config tinybert wrote; load_checkpoint would say so where it matters
+    if holds != task:
+        raise InputError(f"{out} holds a {'fine-tuned classifier' if holds == 'classification' else 'pretrained model'}"
+                         f", which this would overwrite: choose another --out")
 
 
 def reported_as_input_errors(*kinds):
@@ -223,8 +254,8 @@ def stop_at_ctrl_c():
 @click.option("--corpus", type=click.Path(dir_okay=False), default=None,
               help="A text file in google-research/bert's format: one sentence per line, a blank line between "
                    "documents. Default: the Python language reference that ships with CPython.")
-@click.option("--out", type=click.Path(file_okay=False), default="tinybert-pretrained", show_default=True,
-              help="The checkpoint directory to write.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="The checkpoint directory to write [default: tinybert-pretrained, or the --resume directory].")
 @click.option("--preset", type=click.Choice(PRESET_NAMES), default="tiny", show_default=True)
 @click.option("--vocab-size", default=PretrainSettings.vocab_size, show_default=True)
 @click.option("--seq-length", "max_seq_length", default=PretrainSettings.max_seq_length, show_default=True)
@@ -246,6 +277,8 @@ def pretrain(tiny, corpus, out, resume, save_every, **options):
     2 heads) on the built-in corpus, then prints its held-out masked-LM accuracy next to the
     most-frequent-token baseline, and a few fill-in-the-blank examples."""
     del tiny  # the defaults are the tiny run; the flag says so on the command line
+    out = out or resume or "tinybert-pretrained"
+    check_out_holds(out, "pretraining")
     with reported_as_input_errors(OSError, ValueError):
         documents = read_corpus_file(corpus) if corpus else python_reference_documents()
     with reported_as_input_errors(CheckpointError, StateDictError, OSError, ValueError):
@@ -254,10 +287,13 @@ def pretrain(tiny, corpus, out, resume, save_every, **options):
         else:
             run = start_run(PretrainSettings(**{name: value for name, value in options.items() if value is not None}),
                             documents)
+    if resume:
+        check_resumed_settings(run.settings, options)
+    make_room_for(out, directory=True)
     describe_run(run, documents, corpus)
     metrics_path = Path(out) / "metrics.jsonl"
-    metrics_path.parent.mkdir(parents=True, exist_ok=True)
     remaining = run.settings.steps - run.step
+    on_terminal = sys.stdout.isatty()
     # a fresh run starts a fresh log; a resumed one adds to it
     with open(metrics_path, "a" if resume else "w") as log, click.progressbar(
             length=remaining, label="pretraining", item_show_func=progress_text) as bar, \
@@ -265,6 +301,8 @@ def pretrain(tiny, corpus, out, resume, save_every, **options):
         def on_step(metrics):
             log.write(json.dumps(metrics) + "\n")
             bar.update(1, metrics)
+            if not on_terminal and metrics["step"] % 100 == 0:  # no bar is drawn into a log: a line now and then
+                click.echo(f"step {metrics['step']}/{run.settings.steps}  {progress_text(metrics)}")
             if metrics["step"] % save_every == 0 or stop_asked():  # so an interrupted run can be resumed
                 log.flush()
                 save_run(run, out)
@@ -287,6 +325,18 @@ def pretrain(tiny, corpus, out, resume, save_every, **options):
         log.write(json.dumps(results) + "\n")
     save_run(run, out)
     report_results(run, results, documents, out)
+
+
+def check_resumed_settings(settings, options):
+    """A setting given on the command line that differs from the resumed checkpoint's would be ignored: refuse it."""
+    context = click.get_current_context()
+    flags = {parameter.name: parameter.opts[0] for parameter in context.command.params}
+    differing = [f"{flags[name]} {value} (the run's is {getattr(settings, name)})" for name, value in options.items()
+                 if name != "steps" and context.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+                 and value != getattr(settings, name)]
+    if differing:
+        raise InputError(f"{', '.join(differing)}: a resumed run keeps its checkpoint's settings; only --steps may "
+                         "change")
 
 
 def describe_run(run, documents, corpus):
@@ -358,9 +408,10 @@ def export_hf(model_directory, out):
     transformers.BertForPreTraining.from_pretrained(OUT) loads: the road to PyTorch's tools."""
     with reported_as_input_errors(CheckpointError, StateDictError, OSError):
         model, tokenizer, _, _ = load_checkpoint(model_directory)
+    make_room_for(out, directory=True)
     with reported_as_input_errors(HuggingFaceError):
         write_hf_bert(model, tokenizer, out)
-    click.echo(f"wrote {out}/ (config.json, model.safetensors, vocab.txt); in Python: "
+    click.echo(f"wrote {out}/ (config.json, model.safetensors, vocab.txt, tokenizer_config.json); in Python: "
                f"transformers.BertForPreTraining.from_pretrained({str(out)!r})")
 
 @main.command("attention")
@@ -374,6 +425,8 @@ def export_hf(model_directory, out):
 def attention_command(model_directory, layer, head, png_path, text):
     """Show where each head of each layer looks when the model reads TEXT: a shaded grid per head,
     the query tokens down the side and the keys across the top."""
+    if png_path:
+        make_room_for(png_path)
     with reported_as_input_errors(CheckpointError, StateDictError, OSError):
         model, tokenizer, _, _ = load_checkpoint(model_directory)
     tokens, maps = attention_maps(model, tokenizer, text)  # (layers, heads, T, T)
@@ -408,6 +461,7 @@ def plot(model_directory, out_path):
         records = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
         if not any("loss" in record for record in records):
             raise ValueError(f"{metrics} holds no training steps: plot a directory a run has trained into")
+    make_room_for(out_path)
     with reported_as_input_errors(PlotError):
         write_atomically(out_path, lambda temporary: training_curves_png(records, temporary))
     click.echo(f"drew {sum('loss' in record for record in records)} steps in {out_path}")
@@ -442,7 +496,8 @@ def embed(model_directory, similarity, sentences):
               help="A pretrained checkpoint directory (from tinybert pretrain or tinybert import-hf).")
 @click.option("--train", "train_path", required=True, type=click.Path(dir_okay=False),
               help="Labelled examples: GLUE's MRPC or RTE TSV, or label<TAB>text[<TAB>text_b] per line.")
-@click.option("--dev", "dev_path", required=True, type=click.Path(dir_okay=False), help="Held-out examples, same layout.")
+@click.option("--dev", "dev_path", required=True, type=click.Path(dir_okay=False),
+              help="Held-out examples, same layout.")
 @click.option("--out", type=click.Path(file_okay=False), help="The directory for the best model.")
 @click.option("--epochs", default=FinetuneSettings.epochs, show_default=True, type=click.IntRange(min=1))
 @click.option("--lr", "learning_rate", default=FinetuneSettings.learning_rate, show_default=True)
@@ -463,6 +518,8 @@ def finetune(model_directory, train_path, dev_path, out, resume, **options):
     if not resume and not (model_directory and out):
         raise InputError("give the pretrained model (--model) and the directory to write (--out), or --resume")
     out = resume or out
+    if not resume:
+        check_out_holds(out, "classification")
     with reported_as_input_errors(CheckpointError, StateDictError, OSError, ValueError):
         train_examples, dev_examples = read_labelled_tsv(train_path), read_labelled_tsv(dev_path)
         if resume:
@@ -470,8 +527,8 @@ def finetune(model_directory, train_path, dev_path, out, resume, **options):
         else:
             pretrained, tokenizer, _, _ = load_checkpoint(model_directory)
             run = start_finetune(pretrained, tokenizer, train_examples, dev_examples, FinetuneSettings(**options))
+    make_room_for(out, directory=True)
     metrics_path = Path(out) / "metrics.jsonl"
-    metrics_path.parent.mkdir(parents=True, exist_ok=True)
     with open(metrics_path, "a" if resume else "w") as log, stop_at_ctrl_c() as stop_asked, \
             overflow_reported_by_the_loss_check():
         def on_step(metrics):
@@ -518,6 +575,8 @@ def report_epoch(result):
 def predict_command(model_directory, out_path, unlabelled, data_path):
     """Label every example of DATA_PATH (the layouts finetune reads) and report the accuracy against its
     labels; with --unlabelled, label examples that have none."""
+    if out_path:
+        make_room_for(out_path)
     with reported_as_input_errors(CheckpointError, StateDictError, OSError, ValueError):
         model, tokenizer, labels, settings = load_classifier(model_directory)
         examples = read_labelled_tsv(data_path, labelled=not unlabelled)

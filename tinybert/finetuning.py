@@ -104,10 +104,13 @@ def predict(model, tokenizer, examples, max_seq_length, batch_size=64):
 def check_labels(train_examples, dev_examples):
     """The label names, sorted; a training file with one label, or a dev label it lacks, is a ValueError."""
     labels = sorted(set(train_examples.labels))
+    if len(labels) < 2:
+        raise ValueError(f"the training file has only the label {labels[0]!r}: a classifier needs examples of at "
+                         "least two labels")
     unknown = sorted(set(dev_examples.labels) - set(labels))
-    if len(labels) < 2 or unknown:
-        raise ValueError(f"the training file has the labels {labels}; a classifier needs at least two"
-                         + (f", and the dev file's {unknown} must be among them" if unknown else ""))
+    if unknown:
+        raise ValueError(f"the dev file has labels the training file never shows: {unknown}; the classifier can "
+                         f"only predict {labels}")
     return labels
 
 
@@ -213,6 +216,8 @@ def finish(directory):
 def resume_finetune(directory, train_examples, dev_examples):
     """The unfinished run saved in `directory` (by save_progress), ready to go on."""
     in_progress = Path(directory) / IN_PROGRESS
+    if not Path(directory).is_dir():
+        raise CheckpointError(f"{directory} does not exist: give --resume the --out directory of a stopped run")
     if not in_progress.is_dir():
         raise CheckpointError(f"{directory} holds no unfinished fine-tuning run (no {IN_PROGRESS}/ in it): "
                               "a run that finished needs no --resume")

@@ -232,7 +232,8 @@ def fill_mask(model, tokenizer, text, top_k=5):
     ids = np.array([encoding.ids])
     positions = np.flatnonzero(ids[0] == tokenizer.mask_id)
     if positions.size == 0:
-        raise ValueError(f"{text!r} has no [MASK] to fill: write [MASK] where the model should guess a word")
+        hint = " (in capitals: [MASK], not [mask])" if "[mask]" in text.lower() else ""
+        raise ValueError(f"{text!r} has no [MASK] to fill: write [MASK] where the model should guess a word{hint}")
     model.eval()
     with ag.no_grad():
         mlm_logits, _ = model(ids, np.array([encoding.segment_ids]), np.ones_like(ids, dtype=bool), positions[None, :])

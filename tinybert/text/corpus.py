@@ -32,6 +32,8 @@ def read_corpus(text, source="the corpus"):
 
 def read_corpus_file(path):
     """read_corpus on a UTF-8 file (a byte-order mark is skipped); an error names the line that is not UTF-8."""
+    if not Path(path).is_file():
+        raise ValueError(f"{path} does not exist, or is not a file: give --corpus a text file, one sentence a line")
     data = Path(path).read_bytes()
     try:
         text = data.decode("utf-8-sig")

@@ -23,6 +23,10 @@ class LabelledTexts:
     text_pairs: list    # sentence B of each example, or None for single sentences
 
 
+def fields_in(count):
+    return f"{count} tab-separated field" + ("" if count == 1 else "s")
+
+
 def layout_of(first_line, labelled=True):
     """(layout name, number of fields, label column (None without labels), text columns, whether the first
     line is a header)."""
@@ -35,7 +39,7 @@ def layout_of(first_line, labelled=True):
         return "RTE", len(fields), len(fields) - 1, tuple(range(1, len(fields) - 1)), True
     if len(fields) in (2, 3):
         return "plain", len(fields), 0, tuple(range(1, len(fields))), False
-    raise ValueError(f"the first line has {len(fields)} tab-separated fields, which is no layout tinybert reads: "
+    raise ValueError(f"its first line has {fields_in(len(fields))}, which is no layout tinybert reads: "
                      "use label<TAB>text[<TAB>text_b], or GLUE's MRPC or RTE files as they come")
 
 
@@ -46,12 +50,14 @@ def unlabelled_layout_of(fields):
         return "GLUE test", len(fields), None, tuple(range(1, len(fields))), True
     if len(fields) in (1, 2):
         return "plain", len(fields), None, tuple(range(len(fields))), False
-    raise ValueError(f"the first line has {len(fields)} tab-separated fields, which is no layout tinybert reads "
+    raise ValueError(f"its first line has {fields_in(len(fields))}, which is no layout tinybert reads "
                      "without labels: use text[<TAB>text_b], or GLUE's test files as they come")
 
 
 def read_labelled_tsv(path, labelled=True):
     """The LabelledTexts of a file in one of the layouts (those without labels when labelled=False)."""
+    if not Path(path).is_file():
+        raise ValueError(f"{path} does not exist, or is not a file: give the path of a tab-separated text file")
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError:
@@ -60,7 +66,10 @@ def read_labelled_tsv(path, labelled=True):
     if not lines:
         raise ValueError(f"{path} is empty: give one example per line, "
                          + ("label<TAB>text[<TAB>text_b]" if labelled else "text[<TAB>text_b]"))
-    layout, width, label_column, text_columns, has_header = layout_of(lines[0], labelled)
+    try:
+        layout, width, label_column, text_columns, has_header = layout_of(lines[0], labelled)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
     examples = LabelledTexts([] if labelled else None, [], [] if len(text_columns) == 2 else None)
     for number, line in enumerate(lines[1:] if has_header else lines, start=2 if has_header else 1):
         fields = line.split("\t")
