@@ -65,3 +65,14 @@ def test_a_file_name_of_no_known_format_is_one_line_and_exit_code_two(tmp_path):
     result = run("graph", "attention", "--out", tmp_path / "attention.pdf")
     assert result.exit_code == 2 and result.stderr.count("\n") == 1
     assert "ends in neither .dot, .svg nor .png" in result.stderr
+
+
+def test_graphviz_itself_draws_the_graph_when_it_is_installed(tmp_path):
+    import pytest
+
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed here; the stand-in above checks how it is called")
+    result = run("graph", "attention", "--out", tmp_path / "attention.svg")
+    assert result.exit_code == 0, result.output
+    svg = (tmp_path / "attention.svg").read_text()
+    assert svg.startswith("<?xml") and "<svg" in svg and "q.weight" in svg and "softmax" in svg
