@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from test_pretrain_cli import MICRO, micro_corpus
+from test_pretrain_cli import micro_pretrained
 from tinybert.attention_maps import attention_maps, draw_map
 from tinybert.cli import main
 from tinybert.models.bert import BertConfig, BertForPreTraining
@@ -36,10 +36,7 @@ def test_a_map_shades_each_weight_by_its_band_under_the_keys_written_downwards()
 @pytest.fixture(scope="module")
 def pretrained(tmp_path_factory):
     directory = tmp_path_factory.mktemp("attention")
-    result = run("pretrain", "--corpus", micro_corpus(directory / "corpus.txt"), "--out", directory / "model",
-                 "--steps", 2, *MICRO)
-    assert result.exit_code == 0, result.output
-    return directory / "model"
+    return micro_pretrained(directory, steps=2)
 
 
 def test_the_command_draws_every_head_of_the_chosen_layer(pretrained):

@@ -3,7 +3,7 @@
 import pytest
 from click.testing import CliRunner
 
-from test_pretrain_cli import MICRO, micro_corpus
+from test_pretrain_cli import micro_pretrained
 from tinybert.cli import main
 
 pytest.importorskip("matplotlib", reason="the pictures need the plot extra: pip install -e \".[plot]\"")
@@ -18,10 +18,7 @@ def run(*arguments):
 @pytest.fixture(scope="module")
 def pretrained(tmp_path_factory):
     directory = tmp_path_factory.mktemp("plots")
-    result = run("pretrain", "--corpus", micro_corpus(directory / "corpus.txt"), "--out", directory / "model",
-                 "--steps", 3, *MICRO)
-    assert result.exit_code == 0, result.output
-    return directory / "model"
+    return micro_pretrained(directory, steps=3)
 
 
 def test_attention_maps_are_drawn_as_a_png(pretrained, tmp_path):

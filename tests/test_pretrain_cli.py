@@ -33,6 +33,23 @@ def run(*arguments):
     return CliRunner().invoke(main, [str(argument) for argument in arguments])
 
 
+def copy_of_trained(trained, destination):
+    """A copy of the module's trained checkpoint, to damage or go on with without touching the original."""
+    import shutil
+
+    directory, _, _ = trained
+    shutil.copytree(directory / "model", destination)
+    return destination
+
+
+def micro_pretrained(directory, steps):
+    """A checkpoint pretrained for `steps` steps on the micro corpus, in directory / "model"."""
+    result = run("pretrain", "--corpus", micro_corpus(directory / "corpus.txt"), "--out", directory / "model",
+                 "--steps", steps, *MICRO)
+    assert result.exit_code == 0, result.output
+    return directory / "model"
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     directory = tmp_path_factory.mktemp("pretrain")
@@ -190,11 +207,7 @@ def test_ctrl_c_saves_a_run_that_resumes_to_the_same_losses_as_one_never_stopped
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage"])
 def test_a_damaged_weights_file_is_one_line_and_exit_code_two(trained, tmp_path, damage):
-    import shutil
-
-    directory, _, _ = trained
-    copy = tmp_path / "model"
-    shutil.copytree(directory / "model", copy)
+    copy = copy_of_trained(trained, tmp_path / "model")
     weights = copy / "model.npz"
     weights.write_bytes(weights.read_bytes()[:100] if damage == "truncate" else b"not a zip file at all")
     result = run("fill-mask", "--model", copy, "a [MASK]")
@@ -203,11 +216,7 @@ def test_a_damaged_weights_file_is_one_line_and_exit_code_two(trained, tmp_path,
 
 
 def test_a_config_that_does_not_match_the_weights_is_one_line_and_exit_code_two(trained, tmp_path):
-    import shutil
-
-    directory, _, _ = trained
-    copy = tmp_path / "model"
-    shutil.copytree(directory / "model", copy)
+    copy = copy_of_trained(trained, tmp_path / "model")
     saved = json.loads((copy / "config.json").read_text())
     saved["model"]["hidden_size"] = 64
     (copy / "config.json").write_text(json.dumps(saved))
@@ -238,11 +247,7 @@ def test_a_corpus_that_cannot_be_trained_on_is_one_line_and_exit_code_two(tmp_pa
     ("vocab.txt", lambda text: text + "zebra\n"),  # a token beyond the embedding table: ids it gets would not fit
 ])
 def test_a_checkpoint_file_that_is_there_but_wrong_is_one_line_and_exit_code_two(trained, tmp_path, file, damage):
-    import shutil
-
-    directory, _, _ = trained
-    copy = tmp_path / "model"
-    shutil.copytree(directory / "model", copy)
+    copy = copy_of_trained(trained, tmp_path / "model")
     (copy / file).write_text(damage((copy / file).read_text()))
     result = run("fill-mask", "--model", copy, "a [MASK]")
     assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
@@ -250,11 +255,8 @@ def test_a_checkpoint_file_that_is_there_but_wrong_is_one_line_and_exit_code_two
 
 
 def test_resuming_writes_back_into_the_run_and_refuses_settings_it_would_ignore(trained, tmp_path):
-    import shutil
-
-    directory, corpus, _ = trained
-    run_directory = tmp_path / "run"
-    shutil.copytree(directory / "model", run_directory)
+    _, corpus, _ = trained
+    run_directory = copy_of_trained(trained, tmp_path / "run")
     refused = run("pretrain", "--corpus", corpus, "--resume", run_directory, "--steps", 5, "--lr", 0.1)
     assert refused.exit_code == 2 and refused.stderr.count("\n") == 1
     assert "--lr 0.1 (the run's is 0.0025): a resumed run keeps its checkpoint's settings" in refused.stderr
@@ -274,11 +276,8 @@ def test_fill_mask_on_a_classifier_or_with_a_lowercase_mask_says_what_to_do(trai
     directory, _, _ = trained
     lowercase = run("fill-mask", "--model", directory / "model", "the [mask] sleeps")
     assert lowercase.exit_code == 2 and "in capitals: [MASK], not [mask]" in lowercase.stderr
-    classifier = tmp_path / "classifier"
-    classifier.mkdir()
-    for name in ("vocab.txt", "model.npz", "trainer_state.json"):
-        (classifier / name).write_bytes((directory / "model" / name).read_bytes())
-    config = json.loads((directory / "model" / "config.json").read_text())
+    classifier = copy_of_trained(trained, tmp_path / "classifier")  # marked as a classifier, as finetune writes it
+    config = json.loads((classifier / "config.json").read_text())
     config["settings"].update(task="classification", labels=["0", "1"])
     (classifier / "config.json").write_text(json.dumps(config))
     result = run("fill-mask", "--model", classifier, "the [MASK] sleeps")
