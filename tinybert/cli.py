@@ -101,66 +101,6 @@ def device_option(command):
                         )(command)
 
 
-@main.command()
-@click.argument("lesson", type=click.Choice(list(LESSONS)))
-@click.option("--tokens", default=3, show_default=True, type=click.IntRange(1, 8), help="Rows: tokens, or examples.")
-@click.option("--dim", default=4, show_default=True, type=click.IntRange(1, 8), help="Columns: features, or classes.")
-@click.option("--seed", default=0, show_default=True, help="Seed for the random inputs and the arriving gradient.")
-@click.option("--causal", is_flag=True, help="attention: mask the keys after each query, as a decoder does.")
-@click.option("--heads", default=1, show_default=True, type=click.IntRange(1, 8),
-              help="attention: split the dim columns into this many heads.")
-@click.option("--projections", is_flag=True,
-              help="attention: start from X with Q = X W_Q, K = X W_K, V = X W_V, and end with Y = O W_O.")
-@click.option("--format", "output_format", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
-@click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
-              help="Write the lesson to this file (a handout with --format markdown) instead of the screen.")
-def explain(lesson, tokens, dim, seed, causal, heads, projections, output_format, out_path):
-    """Take LESSON apart on tiny numbers: the forward pass step by step, then the backward, each gradient
-    by its formula, by the engine and by finite differences, with the largest difference and a pass mark."""
-    if out_path:
-        make_room_for(out_path)
-    attention_options = {"causal": causal, "heads": heads, "projections": projections}
-    if lesson != "attention" and (causal or heads > 1 or projections):
-        raise InputError("--causal, --heads and --projections are for the attention lesson")
-    with reported_as_input_errors(ValueError):
-        taught = LESSONS[lesson](tokens=tokens, dim=dim, seed=seed, **(attention_options if lesson == "attention" else {}))
-    text = (as_markdown if output_format == "markdown" else as_text)(taught)
-    if out_path:
-        write_atomically(out_path, lambda temporary: Path(temporary).write_text(text))
-        click.echo(f"wrote the {lesson} lesson to {out_path}")
-    else:
-        click.echo(text, nl=False)
-    if not taught.passed:
-        raise SystemExit(1)
-
-
-@main.command()
-@click.argument("what", type=click.Choice(list(GRAPHS)))
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
-              help="FILE.dot for the DOT text; FILE.svg or FILE.png to draw it with Graphviz's dot program.")
-def graph(what, out_path):
-    """Write the computation graph of WHAT (multi-head attention, or a one-layer BERT's pretraining loss):
-    a box per op with its output's shape, an ellipse per parameter with its dotted name."""
-    out_path = Path(out_path)
-    if out_path.suffix.lower() not in (".dot", ".svg", ".png"):
-        raise InputError(f"{out_path} ends in neither .dot, .svg nor .png: name the file for the format you want")
-    make_room_for(out_path)
-    result, names = GRAPHS[what]()
-    dot_text = ag.to_dot(result, names)
-    program = shutil.which("dot")
-    if out_path.suffix.lower() == ".dot" or program is None:
-        written = out_path.with_suffix(".dot")
-        write_atomically(written, lambda temporary: Path(temporary).write_text(dot_text))
-        if written != out_path:
-            click.echo(f"note: Graphviz's dot program is not installed, so nothing was drawn: the graph is in {written} "
-                       f"as DOT text (with Graphviz: dot -T{out_path.suffix[1:]} {written} -o {out_path})", err=True)
-    else:
-        write_atomically(out_path, lambda temporary: subprocess.run(
-            [program, f"-T{out_path.suffix[1:].lower()}", "-o", temporary], input=dot_text, text=True, check=True))
-        written = out_path
-    click.echo(f"wrote the graph of {what} ({dot_text.count(' -> ')} edges) to {written}")
-
-
 class RunError(click.ClickException):
     """A run that cannot go on: one line on stderr, exit code 1."""
 
@@ -185,14 +125,13 @@ def reported_as(kinds, error_class):
 
 def make_room_for(path, directory=False):
     """Make the directory `path` (or, for a file, its folder) before any work, so that a path that cannot
-    be written is one InputError at the start, not a traceback at the end. Returns `path`."""
+    be written is one InputError at the start, not a traceback at the end."""
     folder = Path(path) if directory else Path(path).parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise InputError(f"cannot write {path}: {folder} cannot be made a directory ({error.strerror.lower()}): "
                          "choose another place") from None
-    return path
 
 
 def check_out_holds(out, task):
@@ -376,6 +315,66 @@ def fill_mask_command(model_directory, top_k, text):
         predictions = fill_mask(model, tokenizer, text, top_k)
     for number, guesses in enumerate(predictions, start=1):
         click.echo(f"[MASK] {number}: " + "   ".join(f"{token} {probability:.3f}" for token, probability in guesses))
+
+
+@main.command()
+@click.argument("lesson", type=click.Choice(list(LESSONS)))
+@click.option("--tokens", default=3, show_default=True, type=click.IntRange(1, 8), help="Rows: tokens, or examples.")
+@click.option("--dim", default=4, show_default=True, type=click.IntRange(1, 8), help="Columns: features, or classes.")
+@click.option("--seed", default=0, show_default=True, help="Seed for the random inputs and the arriving gradient.")
+@click.option("--causal", is_flag=True, help="attention: mask the keys after each query, as a decoder does.")
+@click.option("--heads", default=1, show_default=True, type=click.IntRange(1, 8),
+              help="attention: split the dim columns into this many heads.")
+@click.option("--projections", is_flag=True,
+              help="attention: start from X with Q = X W_Q, K = X W_K, V = X W_V, and end with Y = O W_O.")
+@click.option("--format", "output_format", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
+              help="Write the lesson to this file (a handout with --format markdown) instead of the screen.")
+def explain(lesson, tokens, dim, seed, causal, heads, projections, output_format, out_path):
+    """Take LESSON apart on tiny numbers: the forward pass step by step, then the backward, each gradient
+    by its formula, by the engine and by finite differences, with the largest difference and a pass mark."""
+    if out_path:
+        make_room_for(out_path)
+    attention_options = {"causal": causal, "heads": heads, "projections": projections}
+    if lesson != "attention" and (causal or heads > 1 or projections):
+        raise InputError("--causal, --heads and --projections are for the attention lesson")
+    with reported_as_input_errors(ValueError):
+        taught = LESSONS[lesson](tokens=tokens, dim=dim, seed=seed, **(attention_options if lesson == "attention" else {}))
+    text = (as_markdown if output_format == "markdown" else as_text)(taught)
+    if out_path:
+        write_atomically(out_path, lambda temporary: Path(temporary).write_text(text))
+        click.echo(f"wrote the {lesson} lesson to {out_path}")
+    else:
+        click.echo(text, nl=False)
+    if not taught.passed:
+        raise SystemExit(1)
+
+
+@main.command()
+@click.argument("what", type=click.Choice(list(GRAPHS)))
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
+              help="FILE.dot for the DOT text; FILE.svg or FILE.png to draw it with Graphviz's dot program.")
+def graph(what, out_path):
+    """Write the computation graph of WHAT (multi-head attention, or a one-layer BERT's pretraining loss):
+    a box per op with its output's shape, an ellipse per parameter with its dotted name."""
+    out_path = Path(out_path)
+    if out_path.suffix.lower() not in (".dot", ".svg", ".png"):
+        raise InputError(f"{out_path} ends in neither .dot, .svg nor .png: name the file for the format you want")
+    make_room_for(out_path)
+    result, names = GRAPHS[what]()
+    dot_text = ag.to_dot(result, names)
+    program = shutil.which("dot")
+    if out_path.suffix.lower() == ".dot" or program is None:
+        written = out_path.with_suffix(".dot")
+        write_atomically(written, lambda temporary: Path(temporary).write_text(dot_text))
+        if written != out_path:
+            click.echo(f"note: Graphviz's dot program is not installed, so nothing was drawn: the graph is in {written} "
+                       f"as DOT text (with Graphviz: dot -T{out_path.suffix[1:]} {written} -o {out_path})", err=True)
+    else:
+        write_atomically(out_path, lambda temporary: subprocess.run(
+            [program, f"-T{out_path.suffix[1:].lower()}", "-o", temporary], input=dot_text, text=True, check=True))
+        written = out_path
+    click.echo(f"wrote the graph of {what} ({dot_text.count(' -> ')} edges) to {written}")
 
 
 @main.command("import-hf")
