@@ -17,7 +17,6 @@ the most each allocator held). Without torch, tinybert alone is timed.
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -154,8 +153,13 @@ def matmul_peak(device):
     return 2 * 4096 ** 3 / best
 
 
-def resident_bytes():
-    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+def status_bytes(field):
+    """A size from /proc/self/status in bytes: VmRSS (resident now) or VmHWM (the most ever resident).
+    Not getrusage's ru_maxrss: a child started with fork and exec inherits the parent's peak there."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024  # kB
+    raise RuntimeError(f"/proc/self/status has no {field}")
 
 
 def peak_memory_alone(framework, size):
@@ -168,12 +172,11 @@ def peak_memory_alone(framework, size):
 def measure_memory_of(framework, size):
     if framework == "PyTorch":
         import torch  # noqa: F401  (imported before the baseline: the library is not the step's memory)
-    before = resident_bytes()
+    before = status_bytes("VmRSS")
     runner = (Torch if framework == "PyTorch" else Tinybert)(size, "cpu")
     for _ in range(3):
         runner.step()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kilobytes on Linux
-    print(peak - before)
+    print(status_bytes("VmHWM") - before)
 
 
 def main():
