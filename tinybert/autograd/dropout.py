@@ -1,9 +1,34 @@
 """Inverted dropout (Srivastava et al., 2014): in training, zero each element with probability p
 and scale the survivors by 1 / (1 - p), so the expected value is unchanged and evaluation
-needs no rescaling; in evaluation, the identity."""
+needs no rescaling; in evaluation, the identity.
 
-from . import backend
+The op keeps only which elements survived, one byte each (a boolean array), not a float mask."""
+
+from functools import partial
+
+from . import backend, parallel
 from .tensor import make_result
+
+
+def keep_mask(shape, p, dtype, generator):
+    """A boolean array of `shape`, True where an element survives dropout with probability 1 - p."""
+    return generator.random(shape, dtype=dtype) >= p
+
+
+def scale_kept_rows(x, keep, out, scale):
+    """For one block of rows: out = x * keep * scale, the kept elements scaled and the dropped at 0."""
+    backend.array_module(x).multiply(x, scale, out=out)
+    out *= keep
+
+
+def drop(x, keep, p):
+    """x with the elements where `keep` is False set to 0 and the others scaled by 1 / (1 - p): a new array."""
+    xp = backend.array_module(x)
+    x = xp.asarray(x, order="C")  # its blocks of rows must be views (a 0-d array stays 0-d)
+    out = xp.empty_like(x)
+    scale = x.dtype.type(0 if p == 1 else 1 / (1 - p))
+    parallel.for_each_block(partial(scale_kept_rows, scale=scale), x, keep, out)
+    return out
 
 
 def dropout(x, p=0.1, training=True, generator=None):
@@ -13,12 +38,9 @@ def dropout(x, p=0.1, training=True, generator=None):
         raise ValueError(f"dropout probability must lie in [0, 1], not {p}")
     if not training or p == 0:
         return x
-    generator = generator or backend.generator(x.device)
-    keep = generator.random(x.shape, dtype=x.dtype) >= p
-    scale = x.dtype.type(0 if p == 1 else 1 / (1 - p))
-    mask = keep * scale  # (same shape as x): 0 for dropped elements, 1 / (1 - p) for kept ones
+    keep = keep_mask(x.shape, p, x.dtype, generator or backend.generator(x.device))  # (same shape as x), bool
 
-    def backward(grad):  # d (x * mask) = mask dx
-        return (grad * mask,)
+    def backward(grad):  # d (x * keep / (1 - p)) = keep / (1 - p) dx
+        return (drop(grad, keep, p),)
 
-    return make_result(x.data * mask, "dropout", (x,), backward)
+    return make_result(drop(x.data, keep, p), "dropout", (x,), backward)

@@ -4,22 +4,23 @@ The forward also keeps the slope, so the backward is a single multiply:
   d x Phi(x) = (Phi(x) + x phi(x)) dx,  phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
 
 On float32 NumPy arrays, the arrays of every training run, the forward is one fused pass in
-blocks: each block of 64K elements goes through the twenty-odd NumPy steps of the erf formula
-(erf.py) and the slope while it sits in the processor's cache, instead of each step streaming
-the whole array through memory. That makes it about three times faster; the result is the same
-formula's, equal to x * normal_cdf(x) within float32 rounding (5e-7).
+blocks (parallel.py): each block goes through the twenty-odd NumPy steps of the erf formula
+(erf.py) and the slope while it sits in a core's cache, instead of each step streaming the whole
+array through memory, and the blocks are shared among the cores. That makes it about five times
+faster on two cores; the result is the same formula's, equal to x * normal_cdf(x) within float32
+rounding (5e-7).
 """
 
 import math
 
 import numpy as np
 
+from . import parallel
 from .erf import float32_normal_tail, normal_cdf
 from .tensor import make_result
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-BLOCK_SIZE = 1 << 16  # 64K float32 = 256 KB: a block and its six temporaries, under 2 MB, stay in the caches
 
 
 def gelu(x, approximate="none"):
@@ -46,13 +47,10 @@ def gelu(x, approximate="none"):
 
 def _gelu_and_slope_in_blocks(x):
     """(x Phi(x), Phi(x) + x phi(x)) for a float32 NumPy array, computed block by block."""
-    x = np.asarray(x, order="C")  # row-major, so the flat views below are views
-    out, slope = np.empty_like(x), np.empty_like(x)
-    flat_x, flat_out, flat_slope = x.reshape(-1), out.reshape(-1), slope.reshape(-1)  # views, no copies
-    for start in range(0, flat_x.size, BLOCK_SIZE):
-        block = slice(start, start + BLOCK_SIZE)
-        _gelu_block(flat_x[block], flat_out[block], flat_slope[block])
-    return out, slope
+    rows = np.asarray(x, order="C").reshape(-1, max(x.shape[-1] if x.ndim > 1 else x.size, 1))  # (N, H), a view
+    out, slope = np.empty_like(rows), np.empty_like(rows)
+    parallel.for_each_block(_gelu_block, rows, out, slope)
+    return out.reshape(x.shape), slope.reshape(x.shape)
 
 
 def _gelu_block(x, out, slope):

@@ -2,9 +2,29 @@
 
 Over the last axis: y = (x - mean) / sqrt(var + eps) * weight + bias, with the biased
 variance and eps inside the root, as PyTorch, Hugging Face and BERT compute it.
+Forward and backward run over blocks of rows, on every core (parallel.py).
 """
 
+from functools import partial
+
+from . import backend, parallel
 from .tensor import check_compatible, make_result
+
+
+def normalise_rows(x, norm, rstd, eps):
+    """For one block of rows x (rows, H): norm = (x - mean) * rstd, rstd = 1 / sqrt(var + eps) (rows, 1)."""
+    xp = backend.array_module(x)
+    xp.subtract(x, x.mean(axis=-1, keepdims=True), out=norm)  # centred, scaled in place below
+    rstd[...] = 1 / xp.sqrt((norm * norm).mean(axis=-1, keepdims=True) + eps)
+    norm *= rstd
+
+
+def layer_norm_backward_rows(grad, norm, rstd, grad_x, weight):
+    """For one block of rows: dnorm = dy * weight, dx = rstd * (dnorm - mean(dnorm) - norm * mean(dnorm * norm))."""
+    grad_norm = grad if weight is None else grad * weight
+    grad_x[...] = grad_norm - grad_norm.mean(axis=-1, keepdims=True)
+    grad_x -= norm * (grad_norm * norm).mean(axis=-1, keepdims=True)
+    grad_x *= rstd
 
 
 def layer_norm(x, weight=None, bias=None, eps=1e-5):
@@ -12,9 +32,10 @@ def layer_norm(x, weight=None, bias=None, eps=1e-5):
     weight (H,) and bias (H,) when given."""
     parents = check_compatible("layer_norm", *(tensor for tensor in (x, weight, bias) if tensor is not None))
     xp = x.xp
-    norm = x.data - x.data.mean(axis=-1, keepdims=True)                   # (..., H) centred, scaled in place below
-    rstd = 1 / xp.sqrt((norm * norm).mean(axis=-1, keepdims=True) + eps)  # (..., 1)
-    norm *= rstd                                                          # (..., H)
+    data = xp.ascontiguousarray(x.data)
+    norm = xp.empty_like(data)                                    # (..., H)
+    rstd = xp.empty(data.shape[:-1] + (1,), dtype=data.dtype)     # (..., 1)
+    parallel.for_each_block(partial(normalise_rows, eps=eps), data, norm, rstd)
     if weight is None:
         out = norm if bias is None else norm + bias.data
     else:
@@ -25,11 +46,10 @@ def layer_norm(x, weight=None, bias=None, eps=1e-5):
 
     def backward(grad):
         # The backward keeps norm and rstd from the forward: recomputing them would cost two passes.
-        # dnorm = dy * weight;  dx = rstd * (dnorm - mean(dnorm) - norm * mean(dnorm * norm))
-        grad_norm = grad if weight is None else grad * weight.data
-        grad_x = grad_norm - grad_norm.mean(axis=-1, keepdims=True)
-        grad_x -= norm * (grad_norm * norm).mean(axis=-1, keepdims=True)
-        grad_x *= rstd
+        grad = xp.ascontiguousarray(grad)
+        grad_x = xp.empty_like(grad)
+        parallel.for_each_block(partial(layer_norm_backward_rows, weight=None if weight is None else weight.data),
+                                grad, norm, rstd, grad_x)
         grads = [grad_x]
         if weight is not None:
             grads.append((grad * norm).reshape(rows).sum(axis=0))  # dweight = sum over rows of dy * norm

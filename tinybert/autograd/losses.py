@@ -8,7 +8,7 @@ losses such as `ce_a + ce_b + 30 * mse` back-propagates like any other expressio
 from . import backend, reductions
 from .arithmetic import operands
 from .elementwise import sigmoid_array
-from .softmax import log_softmax_array
+from .softmax import softmax_last_axis
 from .tensor import Tensor, as_array, make_result
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -52,13 +52,16 @@ def cross_entropy(logits, targets, ignore_index=-100, reduction="mean"):
         skip = f" (or ignore_index={ignore_index} for positions to skip)" if ignore_index is not None else ""
         raise IndexError(f"a target lies outside 0..{num_classes - 1}: targets are class indices{skip}")
     rows = xp.arange(picked.shape[0])
-    log_probs = log_softmax_array(scores, xp)                             # (N, C)
-    losses = -log_probs[rows, picked] * counted                                # (N,)
+    picked_scores = scores[rows, picked]                                  # (N,) z[t]
+    probabilities = scores.copy()                                         # (N, C), a softmax in place:
+    row_max, row_total = softmax_last_axis(probabilities)                 # (N, 1), (N, 1)
+    # -log softmax(z)[t] = log(sum(exp(z - max))) - (z[t] - max): no log of a probability that underflowed
+    losses = (xp.log(row_total[:, 0]) - (picked_scores - row_max[:, 0])) * counted  # (N,)
 
     def backward(grad):  # d -log softmax(z)[t]: dz = softmax(z) - onehot(t), zero at ignored rows
-        grad_scores = xp.exp(log_probs)
-        grad_scores[rows, picked] -= 1
-        grad_scores *= (grad.reshape(-1) * counted)[:, None]
+        row_grad = grad.reshape(-1) * counted                             # (N,)
+        grad_scores = probabilities * row_grad[:, None]                   # (N, C)
+        grad_scores[rows, picked] -= row_grad
         return (grad_scores.reshape(logits.shape),)
 
     per_position = make_result(losses.reshape(targets.shape), "cross_entropy", (logits,), backward)

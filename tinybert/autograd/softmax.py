@@ -2,11 +2,54 @@
 
 Both subtract the row maximum first: softmax(x) = softmax(x - c) for any constant c,
 and with c = max(x) every exponent is <= 0, so exp never overflows (inputs of 1e4 are fine).
+
+The softmax works over the last axis in blocks of rows (parallel.py), each block's max, exp, sum
+and divide done while it sits in a core's cache; attention and cross-entropy use the same blocks.
 """
 
 import numpy as np
 
+from . import backend, parallel
 from .tensor import make_result
+
+
+def softmax_rows_in_place(scores, row_max, row_total):
+    """For one block of rows, scores (rows, S): scores -> softmax(scores), in place; row_max and
+    row_total (rows, 1) receive each row's max and sum(exp(scores - max)), so that
+    log softmax(scores) = scores - max - log(total). A row of -inf (every entry left out) becomes 0."""
+    xp = backend.array_module(scores)
+    scores.max(axis=-1, keepdims=True, out=row_max)
+    row_max[row_max == -xp.inf] = 0  # a row left out entirely: exp(-inf - 0) = 0 everywhere
+    scores -= row_max
+    xp.exp(scores, out=scores)
+    scores.sum(axis=-1, keepdims=True, out=row_total)  # >= 1 unless the whole row is left out
+    scores /= xp.where(row_total == 0, 1, row_total)
+
+
+def softmax_last_axis(scores):
+    """softmax over the last axis of a C-contiguous float array, in place, block by block.
+    Returns each row's (max, total), both (..., 1), as softmax_rows_in_place defines them."""
+    xp = backend.array_module(scores)
+    row_max = xp.empty(scores.shape[:-1] + (1,), dtype=scores.dtype)    # (..., 1)
+    row_total = xp.empty_like(row_max)                                  # (..., 1)
+    parallel.for_each_block(softmax_rows_in_place, scores, row_max, row_total)
+    return row_max, row_total
+
+
+def softmax_backward_rows(probabilities, grad, grad_scores):
+    """For one block of rows: grad_scores = y * (dy - sum(dy * y)), y the softmax, dy its gradient."""
+    xp = backend.array_module(probabilities)
+    xp.multiply(grad, probabilities, out=grad_scores)
+    xp.subtract(grad, grad_scores.sum(axis=-1, keepdims=True), out=grad_scores)
+    grad_scores *= probabilities
+
+
+def softmax_backward(probabilities, grad):
+    """The gradient of the scores from that of their softmax over the last axis, block by block."""
+    grad = backend.array_module(grad).ascontiguousarray(grad)
+    grad_scores = backend.array_module(grad).empty_like(grad)
+    parallel.for_each_block(softmax_backward_rows, probabilities, grad, grad_scores)
+    return grad_scores
 
 
 def softmax(x, axis=-1, mask=None):
@@ -16,26 +59,21 @@ def softmax(x, axis=-1, mask=None):
     A left-out entry gets probability exactly 0 (its score counts as -inf), and a row with every
     entry left out gets all 0 (where exp would give 0 / 0), so no gradient flows through it."""
     xp = x.xp
-    scores = x.data
-    if mask is not None:
+    if mask is None:
+        scores = x.data.copy()  # C-contiguous, made a softmax in place below
+    else:
         mask = xp.asarray(mask)
         if mask.dtype != bool:
             raise TypeError(f"softmax masks are boolean, False = leave out, not {mask.dtype}")
         if np.broadcast_shapes(mask.shape, x.shape) != x.shape:  # a wider mask would widen the output
             raise ValueError(f"a softmax mask of shape {mask.shape} does not broadcast to the input's shape {x.shape}")
-        scores = xp.where(mask, scores, -xp.inf)
-    row_max = scores.max(axis=axis, keepdims=True)
-    if mask is not None:
-        row_max = xp.where(row_max == -xp.inf, 0, row_max)  # a row left out entirely: exp(-inf) = 0 everywhere
-    out = scores - row_max
-    xp.exp(out, out=out)
-    total = out.sum(axis=axis, keepdims=True)  # >= 1 unless the whole row is left out
-    out /= xp.where(total == 0, 1, total) if mask is not None else total
+        scores = xp.ascontiguousarray(xp.where(mask, x.data, -xp.inf))
+    scores = xp.ascontiguousarray(xp.moveaxis(scores, axis, -1))  # the softmax axis last (a view when it is)
+    softmax_last_axis(scores)
+    out = xp.moveaxis(scores, -1, axis)
 
     def backward(grad):  # d softmax: dx = y * (dy - sum(dy * y, axis)); left-out entries have y = 0, so dx = 0
-        dx = grad - (grad * out).sum(axis=axis, keepdims=True)
-        dx *= out
-        return (dx,)
+        return (xp.moveaxis(softmax_backward(scores, xp.moveaxis(grad, axis, -1)), -1, axis),)
 
     return make_result(out, "softmax", (x,), backward)
 
