@@ -196,6 +196,26 @@ def pair_same_shape(draw, first=None, second=None, reduction="mean"):
     return (draw(arrays(shape, first)), draw(arrays(shape, second))), {"reduction": reduction}
 
 
+@st.composite
+def attention_input(draw):
+    """q (..., T, d), k (..., S, d), v (..., S, dv); a mask of True = may attend that broadcasts to the scores
+    (..., T, S), queries with every key masked included; dropout in training, with a seed for its mask."""
+    leading = draw(shapes(max_dims=2))
+    queries, keys, d, dv = (draw(st.integers(1, MAX_SIDE)) for _ in range(4))
+    q, k, v = (draw(arrays(leading + shape, floats(-2, 2))) for shape in ((queries, d), (keys, d), (keys, dv)))
+    scores_shape = leading + (queries, keys)
+    mask_shape = draw(hnp.broadcastable_shapes(scores_shape, max_side=MAX_SIDE).filter(
+        lambda candidate: np.broadcast_shapes(candidate, scores_shape) == scores_shape))
+    mask = draw(st.none() | hnp.arrays(bool, mask_shape))
+    return (q, k, v), {"mask": mask, "p": draw(st.sampled_from([0.0, 0.5])), "seed": draw(st.integers(0, 2**16))}
+
+
+def attention_call(q, k, v, mask, p, seed):  # the same seed every call: one dropout mask for every evaluation
+    generator = backend.module_for_device(q.device).random.default_rng(seed)
+    mask = None if mask is None else q.xp.asarray(mask)
+    return ag.attention(q, k, v, mask, dropout=p, training=True, generator=generator)[0]
+
+
 def dropout_call(x, p, seed):  # a generator of x's own device: its random numbers land where x is
     return ag.dropout(x, p, training=True, generator=backend.module_for_device(x.device).random.default_rng(seed))
 
@@ -242,6 +262,7 @@ CASES = [
     OpCase("layer_norm", layer_norm_input(affine=True), ag.layer_norm),
     OpCase("layer_norm[no affine]", layer_norm_input(affine=False), ag.layer_norm),
     OpCase("dropout", dropout_input(), dropout_call),
+    OpCase("attention", attention_input(), attention_call),
     *[OpCase(f"cross_entropy[{reduction}]", cross_entropy_input(reduction), ag.cross_entropy) for reduction in REDUCTIONS],
     *[OpCase(f"mse_loss[{reduction}]", pair_same_shape(reduction=reduction), ag.mse_loss) for reduction in REDUCTIONS],
     *[OpCase(f"binary_cross_entropy[{reduction}]", pair_same_shape(floats(0.05, 0.95), floats(0, 1), reduction),

@@ -64,6 +64,25 @@ def test_scaled_dot_product_attention_gradients_match_finite_differences(batch, 
     assert ag.gradcheck(lambda q, k, v: scaled_dot_product_attention(q, k, v, mask)[0], q, k, v)
 
 
+@given(batch=batches, queries=lengths, keys=lengths, d=head_sizes, dv=head_sizes, seed=seeds, data=st.data())
+def test_the_fused_attention_op_gives_the_small_ops_numbers_and_gradients(batch, queries, keys, d, dv, seed, data):
+    rng = np.random.default_rng(seed)
+    arrays = [rng.standard_normal((batch, length, dim)) for length, dim in ((queries, d), (keys, d), (keys, dv))]
+    mask = data.draw(st.none() | hnp.arrays(bool, (batch, queries, keys)), label="mask")
+    dropout = data.draw(st.sampled_from([0.0, 0.3]), label="dropout")
+    upstream = rng.standard_normal((batch, queries, dv))
+    results = []
+    for fused in (True, False):
+        ag.manual_seed(seed)  # one dropout mask for both: each draws it from the generator at the same point
+        tensors = [Tensor(on_device(array), dtype=np.float64, requires_grad=True) for array in arrays]
+        output, weights = scaled_dot_product_attention(*tensors, mask, dropout, training=True, fused=fused)
+        output.backward(on_device(upstream))
+        results.append([output.numpy(), weights.numpy()] + [tensor.grad for tensor in tensors])
+    for fused_result, small_ops_result in zip(*results):
+        np.testing.assert_allclose(ag.backend.to_numpy(fused_result), ag.backend.to_numpy(small_ops_result),
+                                   rtol=1e-12, atol=1e-14)
+
+
 @pytest.mark.parametrize("cross", [False, True], ids=["self-attention", "cross-attention"])
 @given(batch=batches, queries=lengths, keys=lengths, num_heads=head_counts, d_head=head_sizes, seed=seeds,
        data=st.data())

@@ -1,6 +1,8 @@
 """Cross-check: every op's value and gradient equal PyTorch's to 1e-6 in float64, on the same
 hypothesis-drawn inputs as the finite-difference tests, with the same random cotangent."""
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -8,7 +10,7 @@ from hypothesis import strategies as st
 
 from op_cases import CASES, CASES_BY_NAME
 from devices import host
-from tinybert.autograd import Tensor, dropout
+from tinybert.autograd import Tensor, backend, dropout
 
 torch = pytest.importorskip("torch", reason="the PyTorch cross-checks need the parity extra: pip install -e \".[parity]\"")
 F = torch.nn.functional
@@ -32,6 +34,18 @@ def torch_cross_entropy(logits, targets, reduction):
         return (logits * 0).sum()  # torch gives 0/0 = NaN here; tinybert gives 0 by design
     losses = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), flat_targets, ignore_index=-100, reduction=reduction)
     return losses.reshape(targets.shape) if reduction == "none" else losses
+
+
+def torch_attention(q, k, v, mask, p, seed):
+    """Attention written out in torch ops, with the dropout mask tinybert's generator draws from `seed`
+    (test_torch_attention.py compares with F.scaled_dot_product_attention itself)."""
+    scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~torch.as_tensor(mask), -torch.inf)
+    weights = torch.softmax(scores, dim=-1).nan_to_num(0.0)  # torch: NaN for a query with every key masked
+    generator = backend.module_for_device(backend.default_device()).random.default_rng(seed)  # the one tinybert used
+    keep = torch.as_tensor(host(generator.random(tuple(weights.shape), dtype=np.float64)) >= p)
+    return (weights * keep / (1 - p)) @ v
 
 
 TORCH_OPS = {
@@ -73,6 +87,7 @@ TORCH_OPS = {
     "softmax[masked]": lambda x, axis, mask: torch.softmax(x.masked_fill(~torch.as_tensor(mask), -torch.inf),
                                                            dim=axis).nan_to_num(0.0),
     "log_softmax": lambda x, axis: torch.log_softmax(x, dim=axis),
+    "attention": torch_attention,
     "layer_norm": lambda x, weight, bias: F.layer_norm(x, x.shape[-1:], weight, bias, eps=1e-5),
     "layer_norm[no affine]": lambda x: F.layer_norm(x, x.shape[-1:], eps=1e-5),
     **{f"cross_entropy[{reduction}]": (lambda reduction: lambda logits, targets, reduction=reduction:

@@ -3,10 +3,12 @@ derivatives, and reverse-mode differentiation over the graph they build.
 
 It imports nothing else from tinybert; everything else in tinybert is built on it.
 Read it in this order: backend, allocator, tensor, arithmetic, linear, elementwise, erf, gelu,
-reductions, shapes, selection, softmax, layer_norm, dropout, losses, gradcheck.
+reductions, shapes, selection, parallel, softmax, layer_norm, dropout, attention, losses,
+gradcheck.
 """
 
 from .arithmetic import add, div, matmul, mul, neg, pow, sub
+from .attention import attention
 from .backend import DeviceError, default_device, manual_seed
 from .dropout import dropout
 from .elementwise import exp, log, relu, sigmoid, sqrt, tanh
@@ -30,6 +32,6 @@ __all__ = [
     "sum", "mean", "max", "var",
     "reshape", "transpose", "permute", "getitem", "concatenate", "stack",
     "embedding", "where", "masked_fill",
-    "softmax", "log_softmax", "layer_norm", "dropout",
+    "softmax", "log_softmax", "layer_norm", "dropout", "attention",
     "cross_entropy", "mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
 ]

@@ -46,27 +46,33 @@ def masked_softmax(scores, mask):
     A masked score counts as -inf (not a finite -1e4 added to it), so exp gives it exactly 0 weight.
     A query whose keys are all masked would have a row of -inf, and softmax of that is 0 / 0 = NaN;
     such a row gets weights 0 instead, so its output is 0 and every gradient through it is 0.
-    The engine's softmax does both in one op (tinybert/autograd/softmax.py); this checks the mask and
-    says what went wrong in attention's terms. A key padding mask must be (B, 1, 1, S) (padding_mask makes
-    it): a bare (B, S) mask broadcasts too when B equals T, but then lines up with the queries."""
+    The engine's softmax does both in one op (tinybert/autograd/softmax.py); check_mask says what
+    went wrong in attention's terms."""
     if mask is None:
         return ag.softmax(scores, axis=-1)  # (..., T, S)
-    mask = scores.xp.asarray(mask)
+    return ag.softmax(scores, axis=-1, mask=check_mask(mask, scores.shape, scores.xp))  # (..., T, S)
+
+
+def check_mask(mask, scores_shape, xp):
+    """`mask` as a boolean array of module `xp`, once it is sure to fit scores of `scores_shape` (..., T, S).
+    A key padding mask must be (B, 1, 1, S) (padding_mask makes it): a bare (B, S) mask broadcasts too
+    when B equals T, but then lines up with the queries."""
+    mask = xp.asarray(mask)
     if mask.dtype != bool:
         raise TypeError(f"attention masks are boolean, True = may attend, not {mask.dtype}: "
                         "for an additive mask of 0 and -inf write mask == 0, for a 0/1 mask mask == 1")
     try:
-        fits = np.broadcast_shapes(mask.shape, scores.shape) == scores.shape
+        fits = np.broadcast_shapes(mask.shape, scores_shape) == scores_shape
     except ValueError:
         fits = False
     if not fits:
         raise ValueError(f"a mask of shape {mask.shape} does not broadcast to the attention scores' shape "
-                         f"{scores.shape}: a causal mask is (T, T), a key padding mask (B, 1, 1, S) "
+                         f"{scores_shape}: a causal mask is (T, T), a key padding mask (B, 1, 1, S) "
                          "(see padding_mask)")
-    return ag.softmax(scores, axis=-1, mask=mask)  # (..., T, S)
+    return mask
 
 
-def scaled_dot_product_attention(q, k, v, mask=None, dropout=0.0, training=False):
+def scaled_dot_product_attention(q, k, v, mask=None, dropout=0.0, training=False, fused=True):
     """Attention(Q, K, V) = softmax(Q K^T / sqrt(d)) V (Vaswani et al. 2017, equation 1).
 
     q (..., T, d), k (..., S, d), v (..., S, dv) -> output (..., T, dv) and weights (..., T, S).
@@ -76,10 +82,19 @@ def scaled_dot_product_attention(q, k, v, mask=None, dropout=0.0, training=False
     mask: boolean, True = keep (the query may attend to that key), False = masked; broadcast to
     (..., T, S); None attends everywhere. A query whose keys are all masked gets weights 0 and
     output 0. In training, dropout zeroes weights with probability `dropout` (and scales the rest);
-    the weights returned are those before dropout, so their rows sum to 1."""
-    d = q.shape[-1]
-    scores = q @ k.transpose() / math.sqrt(d)  # (..., T, d) @ (..., d, S) -> (..., T, S)
-    weights = masked_softmax(scores, mask)  # (..., T, S)
+    the weights returned are those before dropout, so their rows sum to 1.
+
+    fused=True runs the three steps below as one op, ag.attention, which keeps the weights and a
+    byte per weight for the dropout (where the small ops keep three float arrays of the weights' size)
+    and whose weights carry no gradient; fused=False runs them one small op at a time, for a graph
+    of every step or a debugger. Both give the same numbers."""
+    if mask is not None:
+        scores_shape = np.broadcast_shapes(q.shape[:-2], k.shape[:-2]) + (q.shape[-2], k.shape[-2])  # (..., T, S)
+        mask = check_mask(mask, scores_shape, q.xp)
+    if fused:
+        return ag.attention(q, k, v, mask, dropout, training)  # (..., T, dv), (..., T, S)
+    scores = q @ k.transpose() / math.sqrt(q.shape[-1])  # (..., T, d) @ (..., d, S) -> (..., T, S)
+    weights = ag.softmax(scores, axis=-1, mask=mask)  # (..., T, S)
     output = ag.dropout(weights, dropout, training) @ v  # (..., T, S) @ (..., S, dv) -> (..., T, dv)
     return output, weights
 
@@ -94,13 +109,14 @@ class MultiHeadAttention(Module):
     heads' W_i side by side: head i owns columns i * d_head .. (i + 1) * d_head - 1; `out` is W^O.
     After each call, `attention_weights` (B, nh, T, S) holds the weights for inspection."""
 
-    def __init__(self, d_model, num_heads, dropout=0.0, init="bert", bias=True):
+    def __init__(self, d_model, num_heads, dropout=0.0, init="bert", bias=True, fused=True):
         if d_model % num_heads:
             raise ValueError(f"d_model={d_model} does not split evenly into num_heads={num_heads}: each head gets "
                              "d_model / num_heads dimensions, so choose num_heads among the divisors of d_model")
         self.num_heads = num_heads
         self.d_head = d_model // num_heads
         self.attention_dropout = dropout  # the probability of dropping each attention weight in training
+        self.fused = fused  # one attention op (scaled_dot_product_attention's fused=True), or its small ops
         self.q = Linear(d_model, d_model, bias=bias, init=init)
         self.k = Linear(d_model, d_model, bias=bias, init=init)
         self.v = Linear(d_model, d_model, bias=bias, init=init)
@@ -128,7 +144,7 @@ class MultiHeadAttention(Module):
         k = self.split_heads(self.k(key_value))  # (B, nh, S, d_head)
         v = self.split_heads(self.v(key_value))  # (B, nh, S, d_head)
         heads, self.attention_weights = scaled_dot_product_attention(
-            q, k, v, mask, self.attention_dropout, self.training)  # (B, nh, T, d_head), (B, nh, T, S)
+            q, k, v, mask, self.attention_dropout, self.training, self.fused)  # (B, nh, T, d_head), (B, nh, T, S)
         return self.out(self.merge_heads(heads))  # (B, T, d_model)
 
     def extra_repr(self):
