@@ -11,7 +11,9 @@ reported with their ratio (tinybert / PyTorch: below 1 is tinybert faster), toke
 FLOP/s of the matrix products against this machine's own float32 matmul peak (one large matmul,
 measured here), and peak memory (on the CPU each framework runs alone in a child process, and the
 peak resident memory above what the process held before the model was made is reported; on a GPU,
-the most each allocator held). Without torch, tinybert alone is timed.
+the most each allocator held). tinybert's malloc keeps freed memory for reuse, as its command line
+sets it (tinybert/autograd/allocator.py; in the shared process PyTorch's arrays come from the same
+malloc). Without torch, tinybert alone is timed.
 """
 
 import argparse
@@ -23,12 +25,13 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
+import tinybert  # noqa: E402,F401  (first: it sets OpenBLAS's spin time, read when NumPy loads; see its __init__)
+import numpy as np  # noqa: E402
+
 from tinybert import autograd as ag  # noqa: E402
-from tinybert.autograd import backend  # noqa: E402
+from tinybert.autograd import allocator, backend  # noqa: E402
 from tinybert.models.bert import PRESETS, BertConfig, BertForPreTraining  # noqa: E402
 from tinybert.optim import AdamW, clip_grad_norm  # noqa: E402
 
@@ -62,6 +65,7 @@ class Tinybert:
 
     def __init__(self, size, device):
         self.device = device
+        allocator.keep_freed_memory()  # as `tinybert pretrain` does (process-wide: PyTorch's arrays get it too)
         ag.manual_seed(0)
         self.model = BertForPreTraining(BertConfig.preset(size, VOCAB)).to(device)
         self.optimizer = AdamW(self.model.parameters(), lr=1e-4, weight_decay=0.01, eps=1e-6)

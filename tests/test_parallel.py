@@ -1,6 +1,9 @@
 """Elementwise work in blocks of rows on every core (tinybert/autograd/parallel.py): the same numbers
 as one pass over the whole array, whatever the block size, and errors that reach the caller."""
 
+import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -83,7 +86,26 @@ def test_an_error_in_a_block_reaches_the_caller(monkeypatch):
         parallel.for_each_block(fail_on_negative, rows)
 
 
-def test_a_strided_array_is_refused_rather_than_silently_copied(monkeypatch):
+def test_a_strided_array_goes_whole_so_that_writes_land_in_it(monkeypatch):
     monkeypatch.setattr(parallel, "BLOCK_SIZE", 64)
-    with pytest.raises(ValueError, match="C-contiguous"):
-        parallel.for_each_block(lambda rows: None, np.ones((100, 16), dtype=np.float32).T)
+    calls = []
+
+    def double(rows, out):
+        calls.append(rows.shape)
+        out[...] = rows * 2
+
+    rows = np.arange(1600, dtype=np.float32).reshape(100, 16)
+    out = np.zeros((16, 100), dtype=np.float32).T  # (100, 16), a transposed view
+    parallel.for_each_block(double, rows, out)
+    np.testing.assert_array_equal(out, rows * 2)
+    assert calls == [(100, 16)]
+
+
+@pytest.mark.parametrize("already_set", [None, "9"])
+def test_importing_tinybert_shortens_openblas_spin_unless_the_environment_chose(already_set):
+    environment = {name: value for name, value in os.environ.items() if name != "OPENBLAS_THREAD_TIMEOUT"}
+    if already_set is not None:
+        environment["OPENBLAS_THREAD_TIMEOUT"] = already_set
+    program = "import tinybert, os; print(os.environ['OPENBLAS_THREAD_TIMEOUT'])"
+    completed = subprocess.run([sys.executable, "-c", program], env=environment, capture_output=True, text=True, check=True)
+    assert completed.stdout.strip() == (already_set or "4")

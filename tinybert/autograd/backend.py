@@ -151,3 +151,18 @@ def generator(device):
     if device not in _generators:
         _generators[device] = module_for_device(device).random.default_rng(_seed)
     return _generators[device]
+
+
+_kernels = {}
+
+
+def elementwise_kernel(xp, name, in_params, out_params, operation):
+    """CuPy's ElementwiseKernel: a whole elementwise formula, in CUDA C, as one GPU kernel (one pass over
+    memory and one launch, where the same formula in array operations takes one of each per step).
+    Compiled at its first use and kept. None where `xp` has no such kernels (NumPy, or the tests' pretend
+    GPU): the caller then runs the formula's NumPy meaning, which sits beside each kernel."""
+    if not hasattr(xp, "ElementwiseKernel"):
+        return None
+    if name not in _kernels:
+        _kernels[name] = xp.ElementwiseKernel(in_params, out_params, operation, name)
+    return _kernels[name]

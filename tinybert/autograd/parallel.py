@@ -42,22 +42,16 @@ def for_each_block(function, *arrays):
     Every array has the same leading axes (..., and any last axis): an array (..., H) is seen as rows
     of H numbers, and the function gets the same rows of each, as (rows, H) views. It writes its
     results into blocks of the arrays it was given (outputs made beforehand with np.empty_like).
-    The arrays must be C-contiguous, so the row views are views and writes land in the arrays."""
+    Arrays that are not C-contiguous (whose blocks of rows would be copies, not views) go whole."""
     first = arrays[0]
-    if type(first) is not np.ndarray or first.size <= BLOCK_SIZE:
+    if (type(first) is not np.ndarray or first.size <= BLOCK_SIZE
+            or not all(array.flags.c_contiguous for array in arrays)):  # rows of a strided array are no views
         function(*arrays)
         return
     row_count = first.size // max(first.shape[-1], 1) if first.ndim else 1
-    matrices = [as_rows(array, row_count) for array in arrays]  # (rows, H) views
+    matrices = [array.reshape(row_count, -1) for array in arrays]  # (rows, H) views
     rows_per_block = max(1, BLOCK_SIZE // max(first.shape[-1], 1))
     starts = range(0, row_count, rows_per_block)
     # list() waits for every block and raises the first exception a block raised
     list(_thread_pool().map(lambda start: function(*(matrix[start:start + rows_per_block] for matrix in matrices)),
                             starts))
-
-
-def as_rows(array, row_count):
-    """`array` (..., H) as a (row_count, H) view; it must be C-contiguous."""
-    if not array.flags.c_contiguous:
-        raise ValueError("for_each_block needs C-contiguous arrays: make them with np.empty_like or np.ascontiguousarray")
-    return array.reshape(row_count, -1)

@@ -177,7 +177,8 @@ class BertModel(Module):
         xp = backend.array_module(input_ids)  # ids may come as NumPy arrays (or lists), or already on the GPU
         input_ids = xp.asarray(input_ids)
         segment_ids = xp.zeros_like(input_ids) if segment_ids is None else xp.asarray(segment_ids)
-        mask = None if attention_mask is None else padding_mask(xp.asarray(attention_mask) != 0)  # (B, 1, 1, T)
+        is_real = None if attention_mask is None else xp.asarray(attention_mask) != 0  # (B, T)
+        mask = None if is_real is None or is_real.all() else padding_mask(is_real)  # (B, 1, 1, T); no padding: None
         sequence_output = self.encoder(self.embeddings(input_ids, segment_ids), mask)  # (B, T, H)
         return sequence_output, self.pooler(sequence_output)  # (B, T, H), (B, H)
 
@@ -197,7 +198,7 @@ class MaskedLMHead(Module):
 
     def forward(self, hidden):  # (B, P, H) -> (B, P, V)
         hidden = self.layer_norm(ag.gelu(self.transform(hidden)))  # (B, P, E)
-        return hidden @ self.decoder_weight.transpose() + self.bias  # (B, P, E) @ (E, V) -> (B, P, V)
+        return ag.linear(hidden, self.decoder_weight.transpose(), self.bias)  # (B, P, E) @ (E, V) + (V,) -> (B, P, V)
 
 
 class BertForPreTraining(Module):

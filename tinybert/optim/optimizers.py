@@ -7,9 +7,11 @@ a gradient, from that gradient and the state the optimizer keeps for the paramet
 Adam's moving averages); `zero_grad()` clears the gradients, which otherwise add up.
 """
 
+from functools import partial
+
 import numpy as np
 
-from ..autograd import Tensor, backend
+from ..autograd import Tensor, backend, parallel
 from ..nn import LayerNorm
 
 GROUP_KEYS = ("params", "names")  # what a group holds besides hyperparameters; "names" is for reading only
@@ -173,20 +175,52 @@ class Adam(Optimizer):
         grad = parameter.grad + group["weight_decay"] * parameter.data  # g = g + wd p
         self.adam_step(parameter, grad, group, state)
 
-    def adam_step(self, parameter, grad, group, state):
-        """Move `parameter` by the bias-corrected moving averages of `grad` (m and v in the paper)."""
+    def adam_step(self, parameter, grad, group, state, decay=1.0):
+        """Move `parameter` (first scaled by `decay`) by the bias-corrected moving averages of `grad`
+        (m and v in the paper), which are updated in place: no new arrays each step."""
         beta1, beta2 = group["betas"]
         state["step"] += 1
-        mean, mean_square = state["mean"], state["mean_square"]  # updated in place: no new arrays each step
-        mean *= beta1
-        mean += (1 - beta1) * grad  # m = b1 m + (1 - b1) g
-        mean_square *= beta2
-        mean_square += (1 - beta2) * grad * grad  # v = b2 v + (1 - b2) g^2
         # both averages start at 0, so early on they are too small by a factor 1 - b^t: divide it out,
-        # m_hat = m / (1 - b1^t) and v_hat = v / (1 - b2^t); then p = p - lr m_hat / (sqrt(v_hat) + eps)
-        denominator = parameter.xp.sqrt(mean_square / (1 - beta2 ** state["step"]))
-        denominator += group["eps"]
-        parameter.data -= (group["lr"] / (1 - beta1 ** state["step"])) * mean / denominator
+        # m_hat = m / (1 - b1^t) and v_hat = v / (1 - b2^t)
+        adam_update(parameter.data, grad, state["mean"], state["mean_square"], decay=decay, beta1=beta1, beta2=beta2,
+                    step_size=group["lr"] / (1 - beta1 ** state["step"]), correction2=1 - beta2 ** state["step"],
+                    eps=group["eps"])
+
+
+def adam_rows(param, grad, mean, mean_square, decay, beta1, beta2, step_size, correction2, eps):
+    """Adam's update for one block of rows of a parameter, in place:
+    m = b1 m + (1 - b1) g,  v = b2 v + (1 - b2) g^2,  p = decay p - step_size m / (sqrt(v / correction2) + eps),
+    with step_size = lr / (1 - b1^t) and correction2 = 1 - b2^t."""
+    mean *= beta1
+    mean += (1 - beta1) * grad
+    mean_square *= beta2
+    mean_square += (1 - beta2) * grad * grad
+    denominator = backend.array_module(param).sqrt(mean_square / correction2)
+    denominator += eps
+    if decay != 1:
+        param *= decay
+    param -= step_size * mean / denominator
+
+
+# adam_rows as one CuPy kernel: the same arithmetic, element by element, in one launch instead of about twelve
+ADAM_KERNEL = ("T grad, T decay, T beta1, T beta2, T one_minus_beta1, T one_minus_beta2, T step_size, T correction2, "
+               "T eps",
+               "T param, T mean, T mean_square",
+               "mean = beta1 * mean + one_minus_beta1 * grad;"
+               "mean_square = beta2 * mean_square + one_minus_beta2 * grad * grad;"
+               "param = decay * param - step_size * mean / (sqrt(mean_square / correction2) + eps);")
+
+
+def adam_update(param, grad, mean, mean_square, decay, beta1, beta2, step_size, correction2, eps):
+    """adam_rows over a whole parameter: in blocks of rows on every core (NumPy), or as one GPU kernel (CuPy)."""
+    kernel = backend.elementwise_kernel(backend.array_module(param), "adam_update", *ADAM_KERNEL)
+    if kernel is None:
+        rows = partial(adam_rows, decay=decay, beta1=beta1, beta2=beta2, step_size=step_size,
+                       correction2=correction2, eps=eps)
+        parallel.for_each_block(rows, param, grad, mean, mean_square)
+        return
+    scalars = (decay, beta1, beta2, 1 - beta1, 1 - beta2, step_size, correction2, eps)  # ADAM_KERNEL's order
+    kernel(grad, *(param.dtype.type(value) for value in scalars), param, mean, mean_square)  # scalars in param's dtype
 
 
 class AdamW(Adam):
@@ -199,5 +233,5 @@ class AdamW(Adam):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
 
     def update(self, parameter, group, state):
-        parameter.data *= 1 - group["lr"] * group["weight_decay"]  # p = p - lr wd p
-        self.adam_step(parameter, parameter.grad, group, state)
+        decay = 1 - group["lr"] * group["weight_decay"]  # p = p - lr wd p, before Adam's step
+        self.adam_step(parameter, parameter.grad, group, state, decay=decay)
