@@ -34,9 +34,9 @@ def main(seed, fast):
     dpre = dh * (pre > 0)              # relu passes the gradient where its input was positive
     dw1, db1 = x.T @ dpre, dpre.sum(axis=0)
 
-    # the same with the engine
-    W1, B1, W2, B2 = (Tensor(array, requires_grad=True, dtype=np.float64) for array in (w1, b1, w2, b2))
-    engine_loss = mse_loss(relu(Tensor(x, dtype=np.float64) @ W1 + B1) @ W2 + B2, t)
+    # the same with the engine, on the CPU beside the NumPy above (whatever TINYBERT_DEVICE says)
+    W1, B1, W2, B2 = (Tensor(array, requires_grad=True, dtype=np.float64, device="cpu") for array in (w1, b1, w2, b2))
+    engine_loss = mse_loss(relu(Tensor(x, dtype=np.float64, device="cpu") @ W1 + B1) @ W2 + B2, t)
     engine_loss.backward()
 
     click.echo(f"loss: by hand {loss:.6f}, by the engine {engine_loss.item():.6f}")
