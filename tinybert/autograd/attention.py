@@ -2,10 +2,10 @@
 
     S = Q K^T / sqrt(d),  P = softmax(S) over the keys (masked keys at 0),  P' = dropout(P),  O = P' V
 
-Written with the engine's small ops, these steps keep four (..., T, S) arrays for the backward (the
-scores, the weights, a dropout mask, the dropped weights); fused, the op keeps the weights and a
-one-byte-per-element record of which survived dropout, and its backward runs the chain rule through
-all four steps at once, from the top:
+Written with the engine's small ops, these steps keep four float (..., T, S) arrays for the backward
+(Q K^T, the scaled scores, the weights, the dropped weights) and dropout's boolean mask; fused, the op
+keeps the weights and that mask (a byte per weight), and its backward runs the chain rule through all
+four steps at once, from the top:
 
     dV  = P'^T dO                          (..., S, dv)
     dP' = dO V^T                           (..., T, S)
@@ -32,9 +32,18 @@ def attention(q, k, v, mask=None, dropout=0.0, training=False, generator=None):
     q (..., T, d), k (..., S, d), v (..., S, dv); mask None or boolean, True = the query may attend to
     the key, broadcast to (..., T, S). A query whose keys are all masked gets weights 0 and output 0.
     Returns the output (..., T, dv) and the weights (..., T, S) before dropout, as a tensor without
-    history (for looking at, not differentiating)."""
+    history, for looking at, not differentiating: its array is the one the backward reads, so copy it
+    before changing it."""
     q, k, v = check_compatible("attention", q, k, v)
+    if q.dtype.kind != "f":
+        raise TypeError(f"attention needs floating q, k and v, not {q.dtype}: convert them with .to(np.float32)")
+    if not 0 <= dropout <= 1:
+        raise ValueError(f"attention dropout must lie in [0, 1], not {dropout}")
     xp = q.xp
+    if mask is not None:
+        mask = xp.asarray(mask)
+        if mask.dtype != bool:
+            raise TypeError(f"attention masks are boolean, True = may attend, not {mask.dtype}")
     scale = q.dtype.type(1 / math.sqrt(q.shape[-1]))
     weights = (q.data * scale) @ k.data.swapaxes(-1, -2)  # (..., T, S) the scores, a softmax in place below
     if mask is not None:

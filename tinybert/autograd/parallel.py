@@ -6,8 +6,9 @@ step leave half of it idle. NumPy lets go of Python's global interpreter lock in
 Python threads that each take a part of an array do compute at the same time. `for_each_block`
 cuts arrays into blocks of whole rows (the last axis kept whole, as a softmax or a layer norm
 needs) and hands the blocks to a pool of one thread per core. A block of about 256K numbers (1 MB
-of float32) also stays in the core's cache while a function runs its many small steps over it,
-where whole arrays would stream through memory once per step.
+of float32) and its temporaries also stay in the processor's caches (mostly its shared last level)
+while a function runs its many small steps over it, where whole arrays would stream through memory
+once per step.
 
 Every block is computed by the same function on the same numbers whichever thread takes it, so the
 results do not depend on the threads' timing. Arrays smaller than a block, and arrays on a GPU
@@ -19,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-BLOCK_SIZE = 1 << 18  # numbers per block: a float32 block and a few temporaries fit in a core's cache
+BLOCK_SIZE = 1 << 18  # numbers per block: on 2 cores, 2^17 to 2^18 measured fastest for GELU and softmax
 
 _pool = None
 

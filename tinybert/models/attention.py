@@ -85,9 +85,10 @@ def scaled_dot_product_attention(q, k, v, mask=None, dropout=0.0, training=False
     the weights returned are those before dropout, so their rows sum to 1.
 
     fused=True runs the three steps below as one op, ag.attention, which keeps the weights and a
-    byte per weight for the dropout (where the small ops keep three float arrays of the weights' size)
+    byte per weight for the dropout (where the small ops keep four float arrays of the weights' size)
     and whose weights carry no gradient; fused=False runs them one small op at a time, for a graph
-    of every step or a debugger. Both give the same numbers."""
+    of every step or a debugger. Both give the same numbers, to rounding (the fused op scales q
+    before the product, the small ops the scores after it)."""
     if mask is not None:
         scores_shape = np.broadcast_shapes(q.shape[:-2], k.shape[:-2]) + (q.shape[-2], k.shape[-2])  # (..., T, S)
         mask = check_mask(mask, scores_shape, q.xp)

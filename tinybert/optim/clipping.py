@@ -17,8 +17,9 @@ def clip_grad_norm(parameters, max_norm):
     if not grads:
         return 0.0
     xp = backend.array_module(grads[0])
-    # ||g|| = sqrt(sum over all elements of g^2): each gradient's g . g as one dot product (no g * g array),
-    # added up on the device, one number brought back
+    # ||g|| = sqrt(sum over all elements of g^2): each gradient's g . g as one dot product (no g * g array;
+    # BLAS adds in the gradient's precision, plenty for a clipping threshold), added up on the device,
+    # one number brought back
     norm = float(xp.sqrt(xp.stack([xp.vdot(grad, grad) for grad in grads]).sum()))
     if norm > max_norm:
         for grad in grads:

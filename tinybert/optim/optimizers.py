@@ -203,6 +203,7 @@ def adam_rows(param, grad, mean, mean_square, decay, beta1, beta2, step_size, co
 
 
 # adam_rows as one CuPy kernel: the same arithmetic, element by element, in one launch instead of about twelve
+# (the CUDA compiler may fuse a * b + c into one rounding, so a last bit can differ from NumPy's)
 ADAM_KERNEL = ("T grad, T decay, T beta1, T beta2, T one_minus_beta1, T one_minus_beta2, T step_size, T correction2, "
                "T eps",
                "T param, T mean, T mean_square",
