@@ -11,8 +11,8 @@ from hypothesis.extra import numpy as hnp
 from devices import on_device
 from tinybert import autograd as ag
 from tinybert.autograd import Tensor
-from tinybert.models.attention import (AdditiveAttention, MultiHeadAttention, causal_mask, padding_mask,
-                                       scaled_dot_product_attention)
+from tinybert.models.attention import MultiHeadAttention, causal_mask, padding_mask, scaled_dot_product_attention
+from tinybert.models.attention_scores import AdditiveAttention
 
 batches = st.integers(1, 2)
 lengths = st.integers(1, 4)
@@ -133,7 +133,7 @@ def test_additive_attention_scores_are_v_tanh_of_w_query_plus_u_key(batch, queri
     attention = random_parameters(AdditiveAttention(query_dim, key_dim, hidden_dim), seed)
     query, key, value = (rng.standard_normal((batch, length, dim))
                          for length, dim in ((queries, query_dim), (keys, key_dim), (keys, value_dim)))
-    layers = (attention.query_projection, attention.key_projection, attention.score)
+    layers = (attention.score.query_projection, attention.score.key_projection, attention.score.readout)
     w, u, v = (layer.weight.numpy() for layer in layers)
     scores = (np.tanh((query @ w)[:, :, None, :] + (key @ u)[:, None, :, :]) @ v)[..., 0]  # (B, T, S)
     context, weights = attention(*(Tensor(array, dtype=np.float64) for array in (query, key, value)))

@@ -6,7 +6,7 @@ Read it in this order:
   masked_softmax                       scores -> weights, with masked keys at exactly 0
   scaled_dot_product_attention         Vaswani et al. 2017, section 3.2.1, equation (1)
   MultiHeadAttention                   Vaswani et al. 2017, section 3.2.2
-  AdditiveAttention                    Bahdanau, Cho and Bengio 2015, the attention before the Transformer
+The rest of the family (Bahdanau's additive attention, Luong's scores, cosine) is in attention_scores.py.
 
 Masks are boolean arrays, True = keep (the query may attend to that key), False = masked. They
 broadcast to the scores' shape (..., T, S), T queries by S keys, and combine with `&`:
@@ -150,41 +150,3 @@ class MultiHeadAttention(Module):
 
     def extra_repr(self):
         return f"d_model={self.num_heads * self.d_head}, num_heads={self.num_heads}, dropout={self.attention_dropout}"
-
-
-class AdditiveAttention(Module):
-    """Additive attention (Bahdanau, Cho and Bengio 2015, "Neural Machine Translation by Jointly Learning
-    to Align and Translate", section 3.1 and appendix A.1.2): score(q, k) = v^T tanh(W q + U k).
-
-    Where dot-product attention scores a query against a key with one product q . k, which needs
-    queries and keys of the same size and costs one matrix product for all pairs, additive attention
-    asks a small one-hidden-layer network: W and U map query and key into a shared space of
-    `hidden_dim`, tanh mixes them, and v reads off a score. Query and key may differ in size, and
-    the score can be any learned function, but every (query, key) pair goes through the network
-    ((B, T, S, hidden_dim) values). Vaswani et al. (section 3.2.1) chose the product as "much faster and
-    more space-efficient in practice", and added the 1 / sqrt(d) because without it additive attention
-    did better for large d.
-
-    query_projection is W, key_projection is U, score is v; none has a bias, as in the paper."""
-
-    def __init__(self, query_dim, key_dim, hidden_dim, init="bert"):
-        self.query_projection = Linear(query_dim, hidden_dim, bias=False, init=init)
-        self.key_projection = Linear(key_dim, hidden_dim, bias=False, init=init)
-        self.score = Linear(hidden_dim, 1, bias=False, init=init)
-
-    def forward(self, query, keys, values, mask=None):
-        """query (B, T, query_dim), keys (B, S, key_dim), values (B, S, value_dim) -> context
-        (B, T, value_dim) and weights (B, T, S). mask: boolean, True = keep, broadcast to (B, T, S):
-        a causal mask is (T, S); a key padding mask from is_real (B, S) is is_real[:, None, :], (B, 1, S)."""
-        B, T, _ = query.shape
-        S = keys.shape[1]
-        projected_query = self.query_projection(query).reshape(B, T, 1, -1)  # (B, T, 1, hidden_dim)
-        projected_keys = self.key_projection(keys).reshape(B, 1, S, -1)  # (B, 1, S, hidden_dim)
-        hidden = ag.tanh(projected_query + projected_keys)  # (B, T, S, hidden_dim): every query with every key
-        scores = self.score(hidden).reshape(B, T, S)  # (B, T, S, 1) -> (B, T, S)
-        weights = masked_softmax(scores, mask)  # (B, T, S)
-        return weights @ values, weights  # (B, T, S) @ (B, S, value_dim) -> (B, T, value_dim)
-
-    def extra_repr(self):
-        query_dim, hidden_dim = self.query_projection.weight.shape
-        return f"query_dim={query_dim}, key_dim={self.key_projection.weight.shape[0]}, hidden_dim={hidden_dim}"
