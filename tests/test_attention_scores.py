@@ -10,7 +10,8 @@ from hypothesis.extra import numpy as hnp
 from devices import host, on_device
 from test_attention import batches, gradcheck_inputs_and_parameters, lengths, random_parameters, random_tensor, seeds
 from tinybert.autograd import Tensor
-from tinybert.models.attention_scores import SCORES, Attention, CosineScore, DotScore, GeneralScore, make_score
+from tinybert.models.attention_scores import (SCORES, Attention, CosineScore, DotScore, GeneralScore, LocalAttention,
+                                              make_score)
 
 sizes = st.integers(1, 4)
 
@@ -108,3 +109,48 @@ def test_the_location_score_reads_only_how_many_keys_there_are():
 def test_make_score_says_what_is_wrong(arguments, message):
     with pytest.raises(ValueError, match=message):
         make_score(*arguments)
+
+
+@pytest.mark.parametrize("predictive", [False, True], ids=["local-m", "local-p"])
+@given(batch=batches, queries=lengths, keys=lengths, size=sizes, half_width=st.integers(1, 3), seed=seeds, data=st.data())
+def test_local_attention_gradients_match_finite_differences_and_weights_stay_in_the_window(
+        predictive, batch, queries, keys, size, half_width, seed, data):
+    rng = np.random.default_rng(seed)
+    query, key_states, values = (random_tensor(rng, batch, length, size) for length in (queries, keys, keys))
+    score = make_score(data.draw(st.sampled_from(["dot", "general"]), label="score"), size, size)
+    attention = random_parameters(LocalAttention(score, half_width, predictive, query_dim=size, hidden_dim=3), seed)
+    assert gradcheck_inputs_and_parameters(attention, lambda q, k, v: attention(q, k, v)[0], query, key_states, values)
+    centre = attention.aligned_positions(query, keys).data  # (B or 1, T, 1)
+    outside = np.abs(np.arange(keys) - host(centre)) > half_width  # (B or 1, T, S)
+    weights = host(attention(query, key_states, values)[1].data)
+    assert np.all(weights[np.broadcast_to(outside, weights.shape)] == 0.0)
+
+
+def test_monotonic_local_attention_with_a_window_over_every_key_is_global_attention():
+    rng = np.random.default_rng(7)
+    query, keys, values = (random_tensor(rng, 2, length, 3) for length in (4, 5, 5))
+    score = DotScore()
+    local_context, local_weights = LocalAttention(score, half_width=9)(query, keys, values)
+    context, weights = Attention(score)(query, keys, values)
+    np.testing.assert_allclose(host(local_weights.data), host(weights.data), rtol=1e-12)
+    np.testing.assert_allclose(host(local_context.data), host(context.data), rtol=1e-12)
+
+
+def test_predictive_local_attention_weighs_the_window_by_a_gaussian_around_p_t():
+    rng = np.random.default_rng(8)
+    query, keys, values = (random_tensor(rng, 1, length, 3) for length in (2, 6, 6))
+    attention = random_parameters(LocalAttention(DotScore(), 2, predictive=True, query_dim=3, hidden_dim=4), seed=9)
+    centre = host(attention.aligned_positions(query, 6).data)  # (1, 2, 1), in [0, 6]
+    assert np.all((centre >= 0) & (centre <= 6))
+    scores = host(query.data) @ host(keys.data).transpose(0, 2, 1)  # (1, 2, 6)
+    distance = np.arange(6) - centre
+    in_window = np.abs(distance) <= 2
+    softmax = np.where(in_window, np.exp(scores - scores.max()), 0)
+    softmax /= softmax.sum(axis=-1, keepdims=True)
+    expected = softmax * np.exp(-distance ** 2 / (2 * 1.0 ** 2))  # sigma = D / 2 = 1
+    np.testing.assert_allclose(host(attention(query, keys, values)[1].data), expected, rtol=1e-12)
+
+
+def test_predictive_local_attention_needs_a_window_wider_than_one_key():
+    with pytest.raises(ValueError, match="at least 1, not 0"):
+        LocalAttention(DotScore(), 0, predictive=True, query_dim=3, hidden_dim=4)

@@ -15,6 +15,7 @@ maps queries (B, T, dq) and keys (B, S, dk) to scores (B, T, S). In the order th
   ScaledDotScore    q . k / sqrt(d)            Vaswani et al. 2017 (the Transformer's, and BERT's)
 
 `SCORES` names them for the command line; `make_score(name, query_dim, key_dim, ...)` builds one.
+`LocalAttention(score, D)` is Luong's local attention: a window of 2D + 1 keys around an aligned position.
 The Transformer's multi-head attention (attention.py) is ScaledDotScore's, with heads and projections.
 """
 
@@ -127,6 +128,58 @@ class LocationScore(Module):
             raise ValueError(f"a location score built for at most {max_keys} keys got {S}: "
                              "build it with a larger max_keys")
         return self.position_scores(query)[:, :, :S]  # (B, T, max_keys) -> (B, T, S)
+
+
+class LocalAttention(Module):
+    """Luong, Pham and Manning 2015's local attention (section 3.2): each query attends only to a window
+    of 2D + 1 keys around an aligned source position p_t, where global attention (`Attention`) reads
+    them all.
+
+    monotonic (local-m): p_t = t, for sources and targets that run roughly in step.
+    predictive (local-p): p_t = S sigmoid(v_p^T tanh(W_p h_t)) (equation 9), a position in [0, S] that
+    the model predicts from the query; the weights inside the window are then multiplied by a
+    Gaussian around it, exp(-(s - p_t)^2 / (2 sigma^2)) with sigma = D / 2 (equation 10), so they no
+    longer sum to 1 and the gradient reaches W_p and v_p through it. The window's edges are a mask:
+    no gradient flows through where they fall.
+
+    A query whose window holds no key (t > S + D, monotonic) gets weights 0 and context 0."""
+
+    def __init__(self, score, half_width, predictive=False, query_dim=None, hidden_dim=None, init="bert"):
+        if half_width < (1 if predictive else 0):
+            raise ValueError(f"a local window's half width D must be at least {1 if predictive else 0}, not {half_width}"
+                             + (": the Gaussian's width D / 2 must not be 0" if predictive else ""))
+        if predictive and (query_dim is None or hidden_dim is None):
+            raise ValueError("predictive local attention needs query_dim and hidden_dim for its position network")
+        self.score = score
+        self.half_width = half_width  # D
+        self.predictive = predictive
+        if predictive:
+            self.position_hidden = Linear(query_dim, hidden_dim, bias=False, init=init)  # W_p
+            self.position_readout = Linear(hidden_dim, 1, bias=False, init=init)  # v_p
+
+    def aligned_positions(self, query, key_count):
+        """p_t for every query, (B, T, 1) (predictive) or (1, T, 1) (monotonic)."""
+        if not self.predictive:
+            return ag.Tensor(query.xp.arange(query.shape[1])[:, None], dtype=query.dtype)[None]  # (1, T, 1): p_t = t
+        hidden = ag.tanh(self.position_hidden(query))  # (B, T, hidden_dim)
+        return key_count * ag.sigmoid(self.position_readout(hidden))  # (B, T, 1), in [0, S]
+
+    def forward(self, query, keys, values, mask=None):
+        """As Attention.forward: context (B, T, dv) and weights (B, T, S)."""
+        xp, key_count = query.xp, keys.shape[1]
+        centre = self.aligned_positions(query, key_count)  # (B, T, 1)
+        distance = ag.Tensor(xp.arange(key_count), dtype=query.dtype) - centre  # (B, T, S): s - p_t
+        window = xp.abs(distance.data) <= self.half_width  # (B, T, S), True inside the window
+        if mask is not None:
+            window = window & xp.asarray(mask)
+        weights = masked_softmax(self.score(query, keys), window)  # (B, T, S)
+        if self.predictive:
+            sigma = self.half_width / 2
+            weights = weights * ag.exp(-(distance * distance) / (2 * sigma * sigma))  # the Gaussian around p_t
+        return weights @ values, weights  # (B, T, dv), (B, T, S)
+
+    def extra_repr(self):
+        return f"half_width={self.half_width}, predictive={self.predictive}"
 
 
 class AdditiveAttention(Attention):
