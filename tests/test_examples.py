@@ -18,12 +18,13 @@ EXPECTED = {  # what each example must print (example 06 needs the MiniLM checkp
     "04_pretrain_tiny_bert.py": "held-out masked-LM accuracy",
     "05_finetune.py": "best dev accuracy",
     "07_albert_vs_bert.py": "ALBERT: both",
+    "08_dates_attention.py": "exact match by source length, at the end",
 }
 
 
-def run_example(name):
+def run_example(name, *options):
     checkout = {**os.environ, "PYTHONPATH": str(EXAMPLES.parent)}  # this checkout's tinybert, installed or not
-    return subprocess.run([sys.executable, str(EXAMPLES / name), "--fast"], capture_output=True, text=True,
+    return subprocess.run([sys.executable, str(EXAMPLES / name), "--fast", *options], capture_output=True, text=True,
                           timeout=300, env=checkout)
 
 

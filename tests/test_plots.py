@@ -3,6 +3,7 @@
 import pytest
 from click.testing import CliRunner
 
+from test_examples import run_example
 from test_pretrain_cli import micro_pretrained
 from tinybert.cli import main
 
@@ -33,3 +34,10 @@ def test_the_training_curves_are_drawn_as_a_png_in_the_run_directory(pretrained)
     assert result.exit_code == 0, result.output
     assert result.stdout == f"drew 3 steps in {pretrained / 'training.png'}\n"
     assert (pretrained / "training.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_the_dates_example_draws_its_alignments_as_a_png(tmp_path):
+    completed = run_example("08_dates_attention.py", "--png", str(tmp_path / "dates.png"))
+    assert completed.returncode == 0, completed.stderr
+    assert f"the alignments, drawn: {tmp_path / 'dates.png'}" in completed.stdout
+    assert (tmp_path / "dates.png").read_bytes().startswith(PNG_SIGNATURE)
