@@ -10,7 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinybert.cli import main
-from tinybert.lessons import LESSONS, as_markdown, as_text
+from tinybert.lessons import LESSONS, as_markdown, as_text, score_lesson
+from tinybert.lessons import scores as score_lessons
+from tinybert.models.attention_scores import SCORES
 
 
 def run(*arguments):
@@ -37,6 +39,28 @@ def test_every_form_of_the_attention_lesson_proves_its_gradients(tokens, heads, 
     if projections:
         expected = ["dW_O", "dO"] + expected + ["dW_Q", "dW_K", "dW_V", "dX"]
     assert checked == expected and lesson.passed
+
+
+@pytest.mark.parametrize("score", SCORES)
+@settings(max_examples=10)
+@given(tokens=st.integers(1, 4), dim=st.integers(1, 4), seed=st.integers(0, 2 ** 16))
+def test_the_lesson_of_every_attention_score_proves_its_gradients(score, tokens, dim, seed):
+    lesson = score_lesson(score, tokens=tokens, dim=dim, seed=seed)
+    checked = [step.values[0][0] for step in lesson.steps if step.check is not None]
+    weights = [f"d{name}" for name, _ in score_lessons.WEIGHT_NAMES.get(score, [])]
+    assert checked == ["dV", "dS", "dQ", "dK"] + weights and lesson.passed
+
+
+def test_a_wrong_formula_in_a_score_lesson_fails_it_and_the_command(monkeypatch):
+    honest = score_lessons.score_gradients
+
+    def forgetting_the_scale(name, q, k, weights, ds):  # the dot product's formulas for the scaled score
+        return honest("dot" if name == "scaled-dot" else name, q, k, weights, ds)
+
+    monkeypatch.setattr(score_lessons, "score_gradients", forgetting_the_scale)
+    assert not score_lesson("scaled-dot").passed and score_lesson("dot").passed
+    result = run("explain", "attention", "--score", "scaled-dot")
+    assert result.exit_code == 1 and "-> FAIL" in result.stdout
 
 
 def test_the_causal_lesson_shows_zero_weights_and_zero_gradients_above_the_diagonal():
@@ -84,7 +108,10 @@ def test_the_markdown_handout_holds_the_same_lesson(tmp_path):
 
 
 @pytest.mark.parametrize("arguments, message", [
-    (["softmax", "--causal"], "--causal, --heads and --projections are for the attention lesson"),
+    (["softmax", "--causal"], "--causal, --heads, --projections and --score are for the attention lesson"),
+    (["softmax", "--score", "dot"], "--causal, --heads, --projections and --score are for the attention lesson"),
+    (["attention", "--score", "dot", "--heads", 2], "--score takes a single query-key-value attention"),
+    (["attention", "--score", "luong"], "Invalid value for '--score'"),
     (["attention", "--dim", 4, "--heads", 3], "dim=4 does not split into 3 heads"),
     (["attention", "--tokens", "0"], "Invalid value for '--tokens'"),
     (["backprop"], "Invalid value for '{attention|softmax|layernorm|cross-entropy|gelu}'"),

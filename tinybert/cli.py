@@ -20,8 +20,9 @@ from .attention_maps import attention_maps, draw_map, legend
 from .finetuning import (FinetuneSettings, finish, load_classifier, positive_label, predict, resume_finetune, save_best,
                          save_progress, start_finetune, train_classifier)
 from .hf_checkpoint import HuggingFaceError, read_hf_bert, write_hf_bert
-from .lessons import LESSONS, as_markdown, as_text
+from .lessons import LESSONS, as_markdown, as_text, score_lesson
 from .lessons.graphs import GRAPHS
+from .models.attention_scores import SCORES
 from .models.bert import PRESETS
 from .nn import StateDictError
 from .plots import PlotError, attention_png, training_curves_png
@@ -327,19 +328,27 @@ def fill_mask_command(model_directory, top_k, text):
               help="attention: split the dim columns into this many heads.")
 @click.option("--projections", is_flag=True,
               help="attention: start from X with Q = X W_Q, K = X W_K, V = X W_V, and end with Y = O W_O.")
+@click.option("--score", type=click.Choice(SCORES), default=None,
+              help="attention: a score of the attention family (dot, general, additive, ...) instead of the "
+                   "Transformer's scaled dot product with its heads and projections.")
 @click.option("--format", "output_format", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
               help="Write the lesson to this file (a handout with --format markdown) instead of the screen.")
-def explain(lesson, tokens, dim, seed, causal, heads, projections, output_format, out_path):
+def explain(lesson, tokens, dim, seed, causal, heads, projections, score, output_format, out_path):
     """Take LESSON apart on tiny numbers: the forward pass step by step, then the backward, each gradient
     by its formula, by the engine and by finite differences, with the largest difference and a pass mark."""
     if out_path:
         make_room_for(out_path)
     attention_options = {"causal": causal, "heads": heads, "projections": projections}
-    if lesson != "attention" and (causal or heads > 1 or projections):
-        raise InputError("--causal, --heads and --projections are for the attention lesson")
+    if lesson != "attention" and (causal or heads > 1 or projections or score):
+        raise InputError("--causal, --heads, --projections and --score are for the attention lesson")
+    if score and (causal or heads > 1 or projections):
+        raise InputError("--score takes a single query-key-value attention: leave out --causal, --heads and --projections")
     with reported_as_input_errors(ValueError):
-        taught = LESSONS[lesson](tokens=tokens, dim=dim, seed=seed, **(attention_options if lesson == "attention" else {}))
+        if score:
+            taught = score_lesson(score, tokens=tokens, dim=dim, seed=seed)
+        else:
+            taught = LESSONS[lesson](tokens=tokens, dim=dim, seed=seed, **(attention_options if lesson == "attention" else {}))
     text = (as_markdown if output_format == "markdown" else as_text)(taught)
     if out_path:
         write_atomically(out_path, lambda temporary: Path(temporary).write_text(text))
