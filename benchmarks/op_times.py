@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pretraining_step import Tinybert  # noqa: E402
 
 from tinybert.autograd import tensor  # noqa: E402
-from tinybert.models.bert import PRESETS  # noqa: E402
+from tinybert.models.config import PRESETS  # noqa: E402
 from tinybert.optim import clip_grad_norm  # noqa: E402
 
 

@@ -32,7 +32,8 @@ import numpy as np  # noqa: E402
 
 from tinybert import autograd as ag  # noqa: E402
 from tinybert.autograd import allocator, backend  # noqa: E402
-from tinybert.models.bert import PRESETS, BertConfig, BertForPreTraining  # noqa: E402
+from tinybert.models.bert import BertConfig, BertForPreTraining  # noqa: E402
+from tinybert.models.config import PRESETS  # noqa: E402
 from tinybert.optim import AdamW, clip_grad_norm  # noqa: E402
 
 VOCAB, SEQUENCE, BATCH, MASKED = 8192, 128, 32, 20

@@ -23,7 +23,7 @@ from .hf_checkpoint import HuggingFaceError, read_hf_bert, write_hf_bert
 from .lessons import LESSONS, as_markdown, as_text, score_lesson
 from .lessons.graphs import GRAPHS
 from .models.attention_scores import SCORES
-from .models.bert import PRESETS
+from .models.config import PRESETS
 from .nn import StateDictError
 from .plots import PlotError, attention_png, training_curves_png
 from .pretraining import (PretrainSettings, TrainingDiverged, evaluate, fill_mask, fill_mask_examples,

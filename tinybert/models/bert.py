@@ -11,7 +11,7 @@ Symbols: B batch, T sequence length, P masked predictions per sequence, H hidden
 E embedding size (H unless ALBERT's), V vocabulary size. Masks are boolean, True = may attend.
 """
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,19 +19,14 @@ from .. import autograd as ag
 from ..autograd import backend
 from ..nn import Dropout, Embedding, FeedForward, LayerNorm, Linear, Module, ModuleList, Parameter
 from .attention import MultiHeadAttention, padding_mask
+from .config import ModelConfig
 from .transformer import residual
 
-PRESETS = {  # google-research/bert's names for its smaller models (Turc et al. 2019) and BERT-Base
-    "tiny": dict(num_layers=2, hidden_size=128, num_heads=2, intermediate_size=512),
-    "mini": dict(num_layers=4, hidden_size=256, num_heads=4, intermediate_size=1024),
-    "small": dict(num_layers=4, hidden_size=512, num_heads=8, intermediate_size=2048),
-    "base": dict(num_layers=12, hidden_size=768, num_heads=12, intermediate_size=3072),
-}
 SENTENCE_TASKS = ("nsp", "sop")
 
 
 @dataclass
-class BertConfig:
+class BertConfig(ModelConfig):
     """The sizes of a BERT, named as in the paper's section 3 (L, H, A) and google-research/bert's
     bert_config.json. `sentence_task` does not change the model, only what the data builder asks of
     its 2-way sentence head: "nsp", 0 = B follows A (IsNext), 1 = B is random (NotNext); "sop"
@@ -60,27 +55,6 @@ class BertConfig:
     def embedding_width(self):
         """E, the width of the embedding tables: embedding_size, or H when it is None."""
         return self.embedding_size or self.hidden_size
-
-    @classmethod
-    def preset(cls, name, vocab_size, **overrides):
-        """A named size (tiny, mini, small, base) for this vocabulary, with any field overridden."""
-        if name not in PRESETS:
-            raise ValueError(f"unknown preset {name!r}: use one of {', '.join(PRESETS)}")
-        return cls(vocab_size=vocab_size, **{**PRESETS[name], **overrides})
-
-    def to_dict(self):
-        """The fields as a plain dict, ready for json.dump into config.json."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values):
-        """The config that `to_dict` wrote; a key BertConfig does not have is a ValueError naming it."""
-        known = {field.name for field in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"config has keys BertConfig does not know: {', '.join(unknown)} "
-                             f"(the known keys are {', '.join(sorted(known))}); was it written by another program?")
-        return cls(**values)
 
 
 class BertEmbeddings(Module):

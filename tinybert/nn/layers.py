@@ -1,5 +1,7 @@
 """The basic layers: Linear, Embedding, LayerNorm, Dropout, GELU, ReLU, FeedForward."""
 
+from functools import partial
+
 import numpy as np
 
 from .. import autograd as ag
@@ -80,7 +82,7 @@ class ReLU(Module):
         return ag.relu(x)
 
 
-ACTIVATIONS = {"gelu": GELU, "relu": ReLU}
+ACTIVATIONS = {"gelu": GELU, "gelu_tanh": partial(GELU, "tanh"), "relu": ReLU}  # gelu_tanh: GPT-2's
 
 
 class FeedForward(Module):
