@@ -1,6 +1,7 @@
 """A pretraining checkpoint: one directory of plain files, none of which needs pickle to read.
 
-    config.json          the model's BertConfig and the run's settings (lowercase among them)
+    config.json          the model's BertConfig (or GPTConfig) and the run's settings (lowercase and
+                         objective among them: "mlm" for BERT, "clm" for a left-to-right GPT)
     vocab.txt            the WordPiece vocabulary, one token per line (Hugging Face's format)
     model.npz            the parameters by dotted name (numpy.savez; read with allow_pickle=False)
     optimizer.npz        the optimizer's moving averages, to resume a run
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .models.bert import BertConfig, BertForPreTraining
+from .models.gpt import GPT, GPTConfig
 from .text import BertTokenizer
 from .text.vocab import save_vocab
 
@@ -86,11 +88,32 @@ def read_arrays(path):
                               "train again") from None
 
 
+def is_gpt(settings):
+    return settings.get("objective") == "clm"
+
+
 def pretraining_model(config, settings):
+    """The pretrained BERT a checkpoint holds; a classifier or a GPT is a CheckpointError saying where it belongs."""
     if settings.get("task") == "classification":
         raise CheckpointError("the checkpoint holds a fine-tuned classifier, not a pretrained model: give it to "
                               "tinybert predict, or give this command the pretrained model it came from")
+    if is_gpt(settings):
+        raise CheckpointError("the checkpoint holds a left-to-right GPT (pretrain --objective clm), which has no "
+                              "masked LM: give it to tinybert generate, or give this command a BERT")
     return BertForPreTraining(config)
+
+
+def language_model(config, settings):
+    """What a pretraining checkpoint holds, BERT or GPT: for resuming a run of either objective."""
+    return GPT(config) if is_gpt(settings) else pretraining_model(config, settings)
+
+
+def gpt_model(config, settings):
+    """The GPT a checkpoint holds; anything else is a CheckpointError."""
+    if not is_gpt(settings):
+        raise CheckpointError("the checkpoint holds a BERT, which fills in blanks but does not continue a text: "
+                              "give tinybert generate a model from tinybert pretrain --objective clm")
+    return GPT(config)
 
 
 def load_checkpoint(directory, build_model=pretraining_model):
@@ -105,7 +128,7 @@ def load_checkpoint(directory, build_model=pretraining_model):
         saved = json.loads((directory / "config.json").read_text())
         lowercase = saved["settings"].get("lowercase", True)
         tokenizer = BertTokenizer.from_file(directory / "vocab.txt", lowercase=lowercase)
-        config = BertConfig.from_dict(saved["model"])
+        config = (GPTConfig if is_gpt(saved["settings"]) else BertConfig).from_dict(saved["model"])
         check_vocabulary_fits(tokenizer, config, directory / "vocab.txt")
         trainer_state = json.loads((directory / "trainer_state.json").read_text())
     except (ValueError, KeyError, TypeError) as error:

@@ -2,6 +2,7 @@
 
 import contextlib
 import json
+import math
 import platform
 import shutil
 import signal
@@ -15,7 +16,7 @@ import numpy as np
 from . import __version__
 from . import autograd as ag
 from .autograd import allocator, backend
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint, write_atomically
+from .checkpoint import CheckpointError, gpt_model, load_checkpoint, save_checkpoint, write_atomically
 from .attention_maps import attention_maps, draw_map, legend
 from .finetuning import (FinetuneSettings, finish, load_classifier, positive_label, predict, resume_finetune, save_best,
                          save_progress, start_finetune, train_classifier)
@@ -26,7 +27,8 @@ from .models.attention_scores import SCORES
 from .models.config import PRESETS
 from .nn import StateDictError
 from .plots import PlotError, attention_png, training_curves_png
-from .pretraining import (PretrainSettings, TrainingDiverged, evaluate, fill_mask, fill_mask_examples,
+from .generation import generate
+from .pretraining import (OBJECTIVES, PretrainSettings, TrainingDiverged, evaluate, fill_mask, fill_mask_examples,
                           initial_loss_expected, resume_run, save_run, split_documents, start_run, train)
 from .safetensors_io import SafetensorsError
 from .sentence_embeddings import cosine_similarities, sentence_embeddings
@@ -158,6 +160,8 @@ def reported_as_input_errors(*kinds):
 def progress_text(metrics):
     if metrics is None:
         return ""
+    if "perplexity" in metrics:
+        return f"loss {metrics['loss']:.3f}  perplexity {metrics['perplexity']:.1f}  {metrics['tokens_per_second']:,.0f} tokens/s"
     return (f"loss {metrics['loss']:.3f}  mlm acc {metrics['mlm_accuracy']:.3f}  nsp acc {metrics['nsp_accuracy']:.2f}  "
             f"{metrics['tokens_per_second']:,.0f} tokens/s")
 
@@ -191,6 +195,8 @@ def stop_at_ctrl_c():
 
 @main.command()
 @click.option("--tiny", is_flag=True, help="The quick run: the built-in corpus, the tiny preset, about 3 minutes.")
+@click.option("--objective", type=click.Choice(OBJECTIVES), default=PretrainSettings.objective, show_default=True,
+              help="mlm: BERT's masked LM and next sentence; clm: a left-to-right GPT that predicts the next token.")
 @click.option("--corpus", type=click.Path(dir_okay=False), default=None,
               help="A text file in google-research/bert's format: one sentence per line, a blank line between "
                    "documents. Default: the Python language reference that ships with CPython.")
@@ -284,12 +290,18 @@ def describe_run(run, documents, corpus):
     sentences = sum(len(document) for document in documents)
     click.echo(f"corpus: {corpus or 'the Python language reference (built in)'}, {len(documents)} documents, "
                f"{sentences} sentences; every {run.settings.held_out_every}th document held out")
-    click.echo(f"model: {run.settings.preset} BERT, {parameters:,} parameters, vocabulary {run.tokenizer.vocab_size}; "
-               f"the loss starts near ln({run.tokenizer.vocab_size}) + ln(2) = "
-               f"{initial_loss_expected(run.tokenizer.vocab_size):.2f}")
+    vocabulary = run.tokenizer.vocab_size
+    if run.settings.objective == "clm":
+        click.echo(f"model: {run.settings.preset} GPT, {parameters:,} parameters, vocabulary {vocabulary}; "
+                   f"the loss starts near ln({vocabulary}) = {math.log(vocabulary):.2f}")
+        return
+    click.echo(f"model: {run.settings.preset} BERT, {parameters:,} parameters, vocabulary {vocabulary}; "
+               f"the loss starts near ln({vocabulary}) + ln(2) = {initial_loss_expected(vocabulary):.2f}")
 
 
 def report_results(run, results, documents, out):
+    if run.settings.objective == "clm":
+        return report_gpt_results(run, results, documents, out)
     click.echo(f"held-out masked-LM accuracy {results['held_out_mlm_accuracy']:.3f}  (always guessing "
                f"{results['baseline_token']!r}: {results['baseline_mlm_accuracy']:.3f});  "
                f"next-sentence accuracy {results['held_out_nsp_accuracy']:.3f}  (chance: 0.5)")
@@ -301,6 +313,16 @@ def report_results(run, results, documents, out):
         guesses = ", ".join(f"{token} {probability:.2f}" for token, probability in fill_mask(run.model, run.tokenizer, text, 3)[0])
         click.echo(f"  {text}\n    -> {guesses}   (the text had: {truth})")
     click.echo(f"saved the checkpoint to {out}/ (try: tinybert fill-mask --model {out} \"the [MASK] statement\")")
+
+
+def report_gpt_results(run, results, documents, out):
+    click.echo(f"held-out perplexity {results['held_out_perplexity']:.1f}  (a model of the tokens' frequencies "
+               f"alone: {results['unigram_perplexity']:.1f})")
+    _, held_out_documents = split_documents(documents, run.settings.held_out_every)
+    for document in held_out_documents[:3]:
+        start = " ".join(document[0].split()[:4])
+        click.echo(f"  {start} ...\n    -> {generate(run.model, run.tokenizer, start, 12, temperature=0)}")
+    click.echo(f"saved the checkpoint to {out}/ (try: tinybert generate --model {out} \"the return statement\")")
 
 
 @main.command("fill-mask")
@@ -316,6 +338,23 @@ def fill_mask_command(model_directory, top_k, text):
         predictions = fill_mask(model, tokenizer, text, top_k)
     for number, guesses in enumerate(predictions, start=1):
         click.echo(f"[MASK] {number}: " + "   ".join(f"{token} {probability:.3f}" for token, probability in guesses))
+
+
+@main.command("generate")
+@click.option("--model", "model_directory", required=True, type=click.Path(file_okay=False),
+              help="A checkpoint directory written by tinybert pretrain --objective clm.")
+@click.option("--max-new-tokens", default=20, show_default=True, type=click.IntRange(min=0))
+@click.option("--temperature", default=1.0, show_default=True, type=click.FloatRange(min=0),
+              help="Below 1 sharpens the next token's distribution, above 1 flattens it; 0 takes the most likely.")
+@click.option("--top-k", type=click.IntRange(min=1), default=None, help="Draw among the k most likely tokens only.")
+@click.option("--seed", default=0, show_default=True)
+@click.argument("prompt")
+def generate_command(model_directory, max_new_tokens, temperature, top_k, seed, prompt):
+    """Continue PROMPT with a left-to-right model, one sampled token at a time."""
+    with reported_as_input_errors(CheckpointError, StateDictError, OSError):
+        model, tokenizer, _, _ = load_checkpoint(model_directory, gpt_model)
+    with reported_as_input_errors(ValueError):
+        click.echo(generate(model, tokenizer, prompt, max_new_tokens, temperature, top_k, seed))
 
 
 @main.command()

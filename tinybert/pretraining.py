@@ -9,6 +9,10 @@ The steps, in order (`start_run`, then `train`):
      RoBERTa's beta2 of 0.98, better suited to a run of minutes);
   5. evaluate masked-LM and next-sentence accuracy on the held-out documents, next to the accuracy of
      always predicting the most frequent token (a model that only learnt "the" would score that).
+
+With objective "clm" the same steps train a left-to-right GPT instead (models/gpt.py) on windows of
+the documents' token stream (text/clm_data.py), and step 5 measures its held-out perplexity, next to
+that of a model that knows only how frequent each token is.
 """
 
 import itertools
@@ -20,16 +24,22 @@ import numpy as np
 
 from . import autograd as ag
 from .autograd import backend
-from .checkpoint import load_checkpoint, load_optimizer_state, save_checkpoint
+from .checkpoint import language_model, load_checkpoint, load_optimizer_state, save_checkpoint
 from .models.bert import BertConfig, BertForPreTraining
+from .models.gpt import GPT, GPTConfig
 from .optim import AdamW, LRScheduler, clip_grad_norm, linear_warmup_decay, parameter_groups
 from .text import BertTokenizer, train_wordpiece_vocab
+from .text.clm_data import consecutive_windows, random_windows, token_stream, unigram_perplexity
 from .text.corpus import tokenize_documents
 from .text.pretraining_data import IGNORE_INDEX, PretrainingData, VocabularyIds
 
 
+OBJECTIVES = ("mlm", "clm")  # BERT's masked LM and sentence task; GPT's causal (next-token) LM
+
+
 @dataclass
 class PretrainSettings:
+    objective: str = "mlm"
     preset: str = "tiny"
     vocab_size: int = 2000           # small: the tiny run has minutes; frequent words stay whole (vocab_merge_score)
     vocab_merge_score: str = "count"  # see train_wordpiece_vocab: whole frequent words in a small vocabulary
@@ -40,7 +50,10 @@ class PretrainSettings:
     short_seq_prob: float = 0.1
     whole_word_masking: bool = False
     sentence_task: str = "nsp"       # or "sop", ALBERT's sentence-order prediction
-    dropout: float = 0.0             # BERT's 0.1 is for long runs; a run of minutes underfits, and dropout only slows it
+    dropout: float | None = None     # None: 0.0 for mlm (BERT's 0.1 is for long runs; a run of minutes underfits,
+                                     # and dropout only slows it), 0.1 for clm (every token is a target, and a tiny
+                                     # GPT memorises this corpus within the run: held-out perplexity 143 without
+                                     # dropout, training perplexity 1.5; 52 with 0.1)
     batch_size: int = 32
     steps: int = 1900                # the tiny run: about 2.5 minutes of training on 2 CPU cores
     learning_rate: float = 2.5e-3    # high for BERT, right for a tiny model trained for minutes
@@ -54,6 +67,10 @@ class PretrainSettings:
     seed: int = 0
 
     def __post_init__(self):
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"unknown objective {self.objective!r}: use mlm (BERT) or clm (a left-to-right GPT)")
+        if self.dropout is None:
+            self.dropout = 0.1 if self.objective == "clm" else 0.0
         if not 0 <= self.warmup_steps <= self.steps:
             raise ValueError(f"warmup of {self.warmup_steps} steps does not fit in {self.steps} steps: "
                              "give fewer warmup steps (--warmup) or more steps (--steps)")
@@ -73,9 +90,10 @@ class Run:
     model: BertForPreTraining
     optimizer: AdamW
     scheduler: LRScheduler
-    batches: object            # an endless iterator of training Batches
+    batches: object            # an endless iterator of training Batches (for clm: (B, T) arrays of ids)
     held_out: list             # the evaluation Batches
-    most_frequent_id: int      # the baseline's one prediction
+    most_frequent_id: int      # the masked-LM baseline's one prediction
+    unigram_perplexity: float  # the left-to-right baseline: a model of the training text's token frequencies
     step: int = 0
 
 
@@ -108,29 +126,46 @@ def start_run(settings, documents, tokenizer=None, model=None, step=0):
                                                         score=settings.vocab_merge_score),
                                   lowercase=settings.lowercase)
     training_ids = tokenize_documents(training_documents, tokenizer)
+    held_out_ids = tokenize_documents(held_out_documents, tokenizer)
     if model is None:
         ag.manual_seed(settings.seed)
-        model = BertForPreTraining(BertConfig.preset(settings.preset, tokenizer.vocab_size,
-                                                     max_position_embeddings=max(512, settings.max_seq_length),
-                                                     hidden_dropout=settings.dropout, attention_dropout=settings.dropout,
-                                                     sentence_task=settings.sentence_task))
+        model = new_model(settings, tokenizer.vocab_size)
     optimizer = AdamW(parameter_groups(model, settings.weight_decay), lr=settings.learning_rate,
                       betas=(0.9, settings.adam_beta2), eps=1e-6)
     scheduler = LRScheduler(optimizer, lambda number: linear_warmup_decay(number, settings.warmup_steps, settings.steps))
-    held_out_stream = data_stream(tokenize_documents(held_out_documents, tokenizer), tokenizer, settings,
-                                  seed=settings.seed + 1, training=False)
     counts = np.bincount([token for document in training_ids for sentence in document for token in sentence],
                          minlength=tokenizer.vocab_size)
     counts[list(tokenizer.special_ids)] = 0
-    training_stream = data_stream(training_ids, tokenizer, settings, settings.seed)
+    if settings.objective == "clm":
+        training_tokens, held_out_tokens = (token_stream(ids, tokenizer.sep_id) for ids in (training_ids, held_out_ids))
+        training_stream = random_windows(training_tokens, settings.max_seq_length, settings.batch_size, settings.seed)
+        held_out = consecutive_windows(held_out_tokens, settings.max_seq_length, settings.batch_size,
+                                       settings.eval_batches)
+        baseline = unigram_perplexity(training_tokens, held_out, tokenizer.vocab_size)
+    else:
+        training_stream = data_stream(training_ids, tokenizer, settings, settings.seed)
+        held_out_stream = data_stream(held_out_ids, tokenizer, settings, seed=settings.seed + 1, training=False)
+        held_out = [next(held_out_stream) for _ in range(settings.eval_batches)]
+        baseline = None
     first_batch = next(training_stream)  # drawn now, so a corpus too small for one batch is an error at once
     run = Run(settings, tokenizer, model, optimizer, scheduler, itertools.chain([first_batch], training_stream),
-              [next(held_out_stream) for _ in range(settings.eval_batches)], int(counts.argmax()))
+              held_out, int(counts.argmax()), baseline)
     for _ in range(step):  # resuming: replay the data stream and the schedule (resume_run then restores the
         next(run.batches)  # optimizer's averages), so the run goes on exactly as it would have
         run.scheduler.step()
     run.step = step
     return run
+
+
+def new_model(settings, vocab_size):
+    """A fresh BERT (objective mlm) or GPT (clm) of the settings' preset size."""
+    positions = max(512, settings.max_seq_length)
+    if settings.objective == "clm":
+        return GPT(GPTConfig.preset(settings.preset, vocab_size, max_position_embeddings=positions,
+                                    dropout=settings.dropout))
+    return BertForPreTraining(BertConfig.preset(settings.preset, vocab_size, max_position_embeddings=positions,
+                                                hidden_dropout=settings.dropout, attention_dropout=settings.dropout,
+                                                sentence_task=settings.sentence_task))
 
 
 def forward(model, batch):
@@ -159,7 +194,10 @@ def train_step(run):
     before any weight moves, so the model (and any checkpoint) stays as the last good step left it."""
     batch = next(run.batches)
     run.model.train()
-    mlm_logits, nsp_logits, total, mlm_loss, nsp_loss = forward(run.model, batch)
+    if run.settings.objective == "clm":
+        total = run.model.loss(run.model(batch), batch)
+    else:
+        mlm_logits, nsp_logits, total, mlm_loss, nsp_loss = forward(run.model, batch)
     if not math.isfinite(total.item()):
         raise TrainingDiverged(f"the loss became {total.item()} at step {run.step + 1}: the run stopped there. "
                                "Try a lower learning rate (--lr) or more warmup (--warmup)")
@@ -170,6 +208,9 @@ def train_step(run):
     run.optimizer.step()
     run.scheduler.step()
     run.step += 1
+    if run.settings.objective == "clm":
+        return {"step": run.step, "loss": total.item(), "perplexity": math.exp(total.item()),
+                "learning_rate": learning_rate, "tokens": int(batch.size)}
     mlm_correct, _, masked, nsp_correct, pairs = correct_counts(mlm_logits, nsp_logits, batch, run.most_frequent_id)
     return {"step": run.step, "loss": total.item(), "mlm_loss": mlm_loss.item(), "nsp_loss": nsp_loss.item(),
             "mlm_accuracy": mlm_correct / max(masked, 1), "nsp_accuracy": nsp_correct / pairs,
@@ -177,8 +218,14 @@ def train_step(run):
 
 
 def evaluate(run):
-    """Held-out masked-LM accuracy, next-sentence accuracy and loss, and the most-frequent-token baseline."""
+    """Held-out masked-LM accuracy, next-sentence accuracy and loss, and the most-frequent-token baseline;
+    for a GPT, the held-out loss and perplexity, and the unigram model's perplexity."""
     run.model.eval()
+    if run.settings.objective == "clm":
+        with ag.no_grad():
+            loss = float(np.mean([run.model.loss(run.model(batch), batch).item() for batch in run.held_out]))
+        return {"step": run.step, "held_out_loss": loss, "held_out_perplexity": math.exp(loss),
+                "unigram_perplexity": run.unigram_perplexity}
     counts, losses = np.zeros(5, dtype=np.int64), []
     with ag.no_grad():
         for batch in run.held_out:
@@ -208,7 +255,7 @@ def save_run(run, directory):
 
 def resume_run(directory, documents, steps=None):
     """The run saved in `directory`, ready to go on (to `steps` in all, if given, else its own total)."""
-    model, tokenizer, saved, trainer_state = load_checkpoint(directory)
+    model, tokenizer, saved, trainer_state = load_checkpoint(directory, language_model)
     settings = PretrainSettings(**saved["settings"])
     if steps is not None:
         settings = replace(settings, steps=steps)  # checked again: warmup must still fit
