@@ -28,7 +28,7 @@ from .models.config import PRESETS
 from .nn import StateDictError
 from .plots import PlotError, attention_png, training_curves_png
 from .generation import generate
-from .pretraining import (OBJECTIVES, PretrainSettings, TrainingDiverged, evaluate, fill_mask, fill_mask_examples,
+from .pretraining import (OBJECTIVES, TINY_RUN_STEPS, PretrainSettings, TrainingDiverged, evaluate, fill_mask, fill_mask_examples,
                           initial_loss_expected, resume_run, save_run, split_documents, start_run, train)
 from .safetensors_io import SafetensorsError
 from .sentence_embeddings import cosine_similarities, sentence_embeddings
@@ -206,8 +206,9 @@ def stop_at_ctrl_c():
 @click.option("--vocab-size", default=PretrainSettings.vocab_size, show_default=True)
 @click.option("--seq-length", "max_seq_length", default=PretrainSettings.max_seq_length, show_default=True)
 @click.option("--batch-size", default=PretrainSettings.batch_size, show_default=True)
-@click.option("--steps", type=int, default=None, help=f"Training steps in all [default: {PretrainSettings.steps}, "
-              "or the checkpoint's own total with --resume].")
+@click.option("--steps", type=int, default=None,
+              help=f"Training steps in all [default: {TINY_RUN_STEPS['mlm']}, or {TINY_RUN_STEPS['clm']} with "
+                   "--objective clm; with --resume, the checkpoint's own total].")
 @click.option("--save-every", type=click.IntRange(min=1), default=500, show_default=True,
               help="Write the checkpoint every this many steps too.")
 @click.option("--lr", "learning_rate", default=PretrainSettings.learning_rate, show_default=True)
@@ -217,7 +218,7 @@ def stop_at_ctrl_c():
               help="A checkpoint directory to go on from (its settings are kept; --steps sets the new total).")
 @device_option
 def pretrain(tiny, corpus, out, resume, save_every, **options):
-    """Pretrain BERT (masked LM + next sentence prediction) and save a checkpoint.
+    """Pretrain BERT (masked LM + next sentence prediction), or a GPT (--objective clm), and save a checkpoint.
 
     tinybert pretrain --tiny trains a WordPiece vocabulary and a tiny BERT (2 layers, hidden 128,
     2 heads) on the built-in corpus, then prints its held-out masked-LM accuracy next to the

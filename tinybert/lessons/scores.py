@@ -7,13 +7,13 @@ and only the last steps, from dS back into the score's inputs and weights, diffe
     dot          S = Q K^T                 dQ = dS K,  dK = dS^T Q
     scaled-dot   S = Q K^T / sqrt(d)       dQ = dS K / sqrt(d),  dK = dS^T Q / sqrt(d)
     general      S = Q (K W)^T             P = K W:  dQ = dS P,  dP = dS^T Q,  dK = dP W^T,  dW = K^T dP
-    additive     S = tanh(Q W + K U) v     H[t, s] = tanh(q_t W + k_s U),  dZ = dS[t, s] v^T * (1 - H^2):
+    additive     S[t, s] = H[t, s] . v     H[t, s] = tanh(q_t W + k_s U),  dZ = dS[t, s] v^T * (1 - H^2):
                                            dQ = (sum over s of dZ) W^T,  dW = Q^T (sum over s of dZ),
                                            dK = (sum over t of dZ) U^T,  dU = K^T (sum over t of dZ),
                                            dv = sum over t and s of dS[t, s] H[t, s]
     cosine       S = beta Qn Kn^T          Qn, Kn: rows scaled to length 1;  dbeta = sum(dS * Qn Kn^T),
                                            dQn = beta dS Kn,  dQ = (dQn - Qn rowsum(dQn * Qn)) / |Q|,  likewise K
-    location     S = (Q W)[:, :S]          dQ = dS W[:, :S]^T,  dW[:, :S] = Q^T dS,  dK = 0: keys' content unused
+    location     S = (Q W)[:, :n]          n keys:  dQ = dS W[:, :n]^T,  dW[:, :n] = Q^T dS,  dK = 0 (content unused)
 """
 
 import math
@@ -32,7 +32,7 @@ TITLES = {
                  "Bahdanau, Cho and Bengio 2015, appendix A.1.2"),
     "cosine": ("Cosine attention", "S[t, s] = beta q_t . k_s / (|q_t| |k_s|)",
                "Graves, Wayne and Danihelka 2014, equations 5 and 6"),
-    "location": ("Location-based attention", "S = (Q W)[:, :S], the keys' content unused",
+    "location": ("Location-based attention", "S = (Q W)[:, :n] for n keys, their content unused",
                  "Luong, Pham and Manning 2015, 'location'"),
 }
 WEIGHT_NAMES = {  # the score's weights: (name in the lesson, dotted parameter name)
@@ -163,7 +163,7 @@ def score_lesson(name, tokens=3, dim=4, seed=0):
 QUERY_FORMULAS = {
     "dot": "dQ = dS K", "scaled-dot": "dQ = dS K / sqrt(d)", "general": "dQ = dS P, P = K W",
     "additive": "dZ = dS[t, s] v^T * (1 - H^2); dQ = (sum over s of dZ) W^T",
-    "cosine": "dQn = beta dS Kn; dQ = (dQn - Qn rowsum(dQn * Qn)) / |Q|", "location": "dQ = dS W[:, :S]^T",
+    "cosine": "dQn = beta dS Kn; dQ = (dQn - Qn rowsum(dQn * Qn)) / |Q|", "location": "dQ = dS W[:, :n]^T",
 }
 KEY_FORMULAS = {
     "dot": "dK = dS^T Q", "scaled-dot": "dK = dS^T Q / sqrt(d)", "general": "dP = dS^T Q; dK = dP W^T",
@@ -175,5 +175,5 @@ WEIGHT_FORMULAS = {
     "additive": {"W": "dW = Q^T (sum over s of dZ)", "U": "dU = K^T (sum over t of dZ)",
                  "v": "dv = sum over t and s of dS[t, s] H[t, s]"},
     "cosine": {"beta": "dbeta = sum(dS * Qn Kn^T)"},
-    "location": {"W": "dW[:, :S] = Q^T dS, 0 for the positions beyond"},
+    "location": {"W": "dW[:, :n] = Q^T dS, 0 for the positions beyond"},
 }

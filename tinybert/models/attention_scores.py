@@ -5,7 +5,7 @@ Every attention of the family does the same three things, and differs only in th
     weights = masked_softmax(scores, mask)   (B, T, S)   each query's distribution over the keys
     context = weights @ values               (B, T, dv)  each query's weighted average of the values
 `Attention(score)` is those three lines; each score below is a module whose forward(query, keys)
-maps queries (B, T, dq) and keys (B, S, dk) to scores (B, T, S). In the order they appeared:
+maps queries (B, T, dq) and keys (B, S, dk) to scores (B, T, S). In alphabetical order:
 
   AdditiveScore     v^T tanh(W q + U k)        Bahdanau, Cho and Bengio 2015 (Luong's "concat")
   CosineScore       beta q.k / (|q| |k|)       Graves, Wayne and Danihelka 2014 (content addressing)
@@ -15,7 +15,7 @@ maps queries (B, T, dq) and keys (B, S, dk) to scores (B, T, S). In the order th
   ScaledDotScore    q . k / sqrt(d)            Vaswani et al. 2017 (the Transformer's, and BERT's)
 
 `SCORES` names them for the command line; `make_score(name, query_dim, key_dim, ...)` builds one.
-`LocalAttention(score, D)` is Luong's local attention: a window of 2D + 1 keys around an aligned position.
+`LocalAttention(score, D)` is Luong's local attention: only the keys within D of an aligned position.
 The Transformer's multi-head attention (attention.py) is ScaledDotScore's, with heads and projections.
 """
 
@@ -58,8 +58,9 @@ class ScaledDotScore(Module):
 
 
 class GeneralScore(Module):
-    """score(q, k) = q^T W k: Luong, Pham and Manning 2015 (section 3.1, "general"). W (dq x dk) is
-    learned, so queries and keys may differ in size, and the match can weigh some directions more."""
+    """score(q, k) = q^T W k: Luong, Pham and Manning 2015 (section 3.1, "general"). W is learned, so
+    queries and keys may differ in size, and the match can weigh some directions more. Stored as a
+    Linear from keys to queries, key_projection.weight (dk, dq) is W transposed: scores = Q (K W^T)^T."""
 
     def __init__(self, query_dim, key_dim, init="bert"):
         self.key_projection = Linear(key_dim, query_dim, bias=False, init=init)  # k -> W k
@@ -99,7 +100,8 @@ class CosineScore(Module):
     """score(q, k) = beta q . k / (|q| |k|): the content-based addressing of the Neural Turing Machine
     (Graves, Wayne and Danihelka 2014, section 3.3.1, equations 5 and 6). The cosine ignores lengths
     and compares directions only, so a score lies in [-beta, beta]; beta, the key strength, sharpens
-    (beta > 1) or flattens the distribution. Here beta is one learned number, starting at `sharpness`.
+    (beta > 1) or flattens the distribution. Here beta is one learned number, starting at `sharpness`;
+    the NTM keeps beta positive, this one is free to change sign (then it would favour unlike keys).
     A tiny `eps` under each root keeps a zero vector's score at 0 instead of 0 / 0."""
 
     def __init__(self, sharpness=1.0, eps=1e-12):
@@ -116,7 +118,7 @@ class CosineScore(Module):
 class LocationScore(Module):
     """score(q, k_s) = (W q)_s: Luong, Pham and Manning 2015 (section 3.1, "location"). The weights come
     from the query alone, one learned score per source position s: the model learns where to look, not
-    what to look for. So W has a row for each position up to `max_keys`, and only the number of keys
+    what to look for. So W has a column for each position up to `max_keys`, and only the number of keys
     is read from `keys`."""
 
     def __init__(self, query_dim, max_keys, init="bert"):
@@ -131,18 +133,19 @@ class LocationScore(Module):
 
 
 class LocalAttention(Module):
-    """Luong, Pham and Manning 2015's local attention (section 3.2): each query attends only to a window
-    of 2D + 1 keys around an aligned source position p_t, where global attention (`Attention`) reads
-    them all.
+    """Luong, Pham and Manning 2015's local attention (section 3.2): each query attends only to the keys
+    within D of an aligned source position p_t (2D + 1 of them when p_t is a whole number), where
+    global attention (`Attention`) reads them all.
 
     monotonic (local-m): p_t = t, for sources and targets that run roughly in step.
-    predictive (local-p): p_t = S sigmoid(v_p^T tanh(W_p h_t)) (equation 9), a position in [0, S] that
-    the model predicts from the query; the weights inside the window are then multiplied by a
+    predictive (local-p): p_t = (S - 1) sigmoid(v_p^T tanh(W_p h_t)) (equation 9, with positions counted
+    from 0, so that p_t lies among the keys 0 .. S - 1; in a padded batch S is the padded width), a
+    position the model predicts from the query; the weights inside the window are then multiplied by a
     Gaussian around it, exp(-(s - p_t)^2 / (2 sigma^2)) with sigma = D / 2 (equation 10), so they no
     longer sum to 1 and the gradient reaches W_p and v_p through it. The window's edges are a mask:
     no gradient flows through where they fall.
 
-    A query whose window holds no key (t > S + D, monotonic) gets weights 0 and context 0."""
+    A query whose window holds no key (t >= S + D, monotonic) gets weights 0 and context 0."""
 
     def __init__(self, score, half_width, predictive=False, query_dim=None, hidden_dim=None, init="bert"):
         if half_width < (1 if predictive else 0):
@@ -162,7 +165,7 @@ class LocalAttention(Module):
         if not self.predictive:
             return ag.Tensor(query.xp.arange(query.shape[1])[:, None], dtype=query.dtype)[None]  # (1, T, 1): p_t = t
         hidden = ag.tanh(self.position_hidden(query))  # (B, T, hidden_dim)
-        return key_count * ag.sigmoid(self.position_readout(hidden))  # (B, T, 1), in [0, S]
+        return (key_count - 1) * ag.sigmoid(self.position_readout(hidden))  # (B, T, 1), in [0, S - 1]
 
     def forward(self, query, keys, values, mask=None):
         """As Attention.forward: context (B, T, dv) and weights (B, T, S)."""

@@ -9,7 +9,8 @@ limitation BERT's section 1 names ("unidirectional") and its masked LM removes.
 
 GPT-2's layout (Radford et al. 2019, section 2.3): learned positions; pre-LN blocks,
 x = x + Attention(LayerNorm(x)) then x = x + FFN(LayerNorm(x)), with the tanh GELU; a last LayerNorm;
-scores over the vocabulary from the token embedding matrix itself, transposed (tied, no bias).
+scores over the vocabulary from the token embedding matrix itself, transposed (tied, no bias). Left
+out: GPT-2's smaller initial weights for the layers that feed the residual stream (scaled by 1/sqrt(N)).
 """
 
 from dataclasses import dataclass

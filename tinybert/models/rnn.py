@@ -9,8 +9,8 @@ One step reads an input x_t and the previous hidden state h and gives the next o
 al. put r inside the product, U (r * h), which differs only in where the reset acts.)
 
 The input's three products, for every time step at once, are one matrix product before the loop; the
-loop over time is the algorithm itself (step t needs step t - 1), so it is the one Python loop over a
-sequence in tinybert. The backward needs no code of its own: the engine differentiates the unrolled
+loop over time is the algorithm itself (step t needs step t - 1), as in every recurrent or
+token-by-token computation (seq2seq.py's decoder, generation.py). The backward needs no code of its own: the engine differentiates the unrolled
 steps, which is backpropagation through time.
 """
 

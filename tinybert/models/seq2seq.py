@@ -1,7 +1,7 @@
 """The RNN encoder-decoder with attention (Bahdanau, Cho and Bengio 2015), where attention began.
 
     encoder     annotations h_1 .. h_S = a bidirectional GRU over the source's embeddings    (B, S, 2H)
-    start       s_0 = tanh(W_s [last forward state; first backward state])               (B, 2H)
+    start       s_0 = tanh(W_s [last forward state; first backward state] + b_s)         (B, 2H)
     step i      c_i = attention(query s_{i-1}, keys and values h_1 .. h_S)                (B, 2H)
                 s_i = GRU([embedding of y_{i-1}; c_i], s_{i-1})                           (B, 2H)
                 scores over the output vocabulary = W_o [s_i; c_i] + b_o                  (B, V)
@@ -9,8 +9,9 @@
 Any score of the family (attention_scores.py) can be the attention: "additive" is Bahdanau's,
 "general" and "dot" Luong's. With score None the decoder gets one fixed vector, s_0's source
 summary, at every step instead of c_i: the encoder-decoder of Cho et al. (2014), which must squeeze
-the whole source into it. (Bahdanau's readout also mixes in y_{i-1} through a maxout layer; here it
-is one linear layer.)
+the whole source into it. (Bahdanau's s_0 reads the first backward state alone, without a bias, and
+his readout also mixes in y_{i-1} through a maxout layer; here s_0 reads both directions' ends and
+the readout is one linear layer.)
 
 Training feeds the decoder the right previous token (teacher forcing); `greedy_decode` feeds it its
 own most likely one. Token ids: PAD_ID 0 (ignored by the loss and by attention), BOS_ID 1 starts the
@@ -85,7 +86,8 @@ class AttentionEncoderDecoder(Module):
     def greedy_decode(self, source_ids, max_length):
         """The most likely token at each step, fed back as the next step's input, until every sequence
         has produced EOS_ID or max_length tokens. Returns the ids (B, L), EOS_ID and after it PAD_ID,
-        and the attention weights (B, L, S) as a NumPy array (None without attention)."""
+        and the attention weights (B, L, S) as a NumPy array (None without attention); a sequence's rows
+        after its EOS_ID are those of steps it no longer needed, to be ignored."""
         with ag.no_grad():
             annotations, summary, is_real = self.encode(source_ids)
             xp, B = annotations.xp, annotations.shape[0]
