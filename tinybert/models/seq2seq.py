@@ -18,8 +18,6 @@ own most likely one. Token ids: PAD_ID 0 (ignored by the loss and by attention),
 decoder, EOS_ID 2 ends a target.
 """
 
-import numpy as np
-
 from .. import autograd as ag
 from ..nn import Embedding, Linear, Module
 from .attention_scores import Attention, make_score
@@ -46,7 +44,7 @@ class AttentionEncoderDecoder(Module):
 
     def encode(self, source_ids):
         """source_ids (B, S), PAD_ID after each source's end -> annotations (B, S, 2H), s_0 (B, 2H), is_real (B, S)."""
-        source_ids = np.asarray(source_ids) if isinstance(source_ids, list) else source_ids
+        source_ids = ag.backend.array_module(source_ids).asarray(source_ids)  # lists too; GPU arrays stay there
         is_real = source_ids != PAD_ID  # (B, S)
         annotations, final = self.encoder(self.source_embedding(source_ids), is_real)  # (B, S, 2H), (B, 2H)
         return annotations, ag.tanh(self.start(final)), is_real
