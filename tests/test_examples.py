@@ -19,6 +19,7 @@ EXPECTED = {  # what each example must print (example 06 needs the MiniLM checkp
     "05_finetune.py": "best dev accuracy",
     "07_albert_vs_bert.py": "ALBERT: both",
     "08_dates_attention.py": "exact match by source length, at the end",
+    "09_knowledge_tracing.py": "each term at the end",
 }
 
 
