@@ -13,7 +13,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from devices import host, on_device
-from tinybert import autograd as ag
 from tinybert.models.gpt import GPT, GPTConfig
 
 torch = pytest.importorskip(

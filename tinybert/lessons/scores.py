@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from .. import autograd as ag
-from ..models.attention_scores import SCORES, Attention, make_score
+from ..models.attention_scores import SCORES, make_score
 from .lesson import ARRIVING_NOTE, Lesson, Step, gradient_step, plural, softmax_rows
 
 TITLES = {
