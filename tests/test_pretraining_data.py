@@ -1,4 +1,5 @@
-"""The pretraining-data builder: the corpus format, sentence pairs for NSP and SOP, masking, batches.
+"""The pretraining-data builder: the corpus format, sentence pairs for NSP and SOP, RoBERTa's packed full
+sentences, masking (static and dynamic), batches.
 
 Pair tests use "numbered" corpora: every token id is unique, so each token says which document, sentence
 and place it came from, and a test can check where sentence B really was."""
@@ -8,6 +9,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from tinybert.text.corpus import read_corpus, read_corpus_file, tokenize_documents
+from tinybert.text.full_sentences import pack_full_sentences
 from tinybert.text.masking import draw_ordinary_ids, mask_tokens
 from tinybert.text.pretraining_data import (IGNORE_INDEX, IN_ORDER, IS_NEXT, NOT_NEXT, SWAPPED, PretrainingData,
                                             VocabularyIds, create_instances, make_batch, truncate_seq_pair)
@@ -233,7 +235,7 @@ def test_the_same_seed_gives_the_same_instances_and_another_seed_others(shape, s
 
 
 @pytest.mark.parametrize("settings, message", [
-    (dict(task="mlm"), "unknown task 'mlm': use one of nsp, sop"),
+    (dict(task="mlm"), "unknown task 'mlm': use one of nsp, sop, none"),
     (dict(max_seq_length=4), "max_seq_length=4 is too short"),
 ])
 def test_bad_settings_are_named(settings, message):
@@ -244,6 +246,68 @@ def test_bad_settings_are_named(settings, message):
 def test_nsp_on_a_single_document_says_it_needs_two():
     with pytest.raises(ValueError, match="needs at least 2 documents; the corpus has 1"):
         instances([[[5, 6], [7, 8]]], 0)
+
+
+# RoBERTa's full sentences
+
+def runs_of_sentences(tokens, where):
+    """The tokens cut where the (document, sentence) they come from changes."""
+    starts = [k for k in range(len(tokens)) if k == 0 or where[tokens[k]][:2] != where[tokens[k - 1]][:2]]
+    return [tokens[start:end] for start, end in zip(starts, starts[1:] + [len(tokens)])]
+
+
+@given(corpus_shapes.map(lambda shape: [lengths * 3 for lengths in shape]), st.integers(3, 30))
+def test_full_sentences_are_packed_in_order_with_a_sep_between_documents_until_the_next_would_not_fit(
+        shape, max_seq_length):
+    documents, where = numbered_corpus(shape)
+    inputs = pack_full_sentences(documents, max_seq_length, CLS, SEP)
+    room = max_seq_length - 2
+    contents = []
+    for token_ids in inputs:
+        assert token_ids[0] == CLS and token_ids[-1] == SEP and len(token_ids) <= max_seq_length
+        inner = token_ids[1:-1]
+        assert inner[0] != SEP and inner[-1] != SEP
+        for before, after in zip(inner, inner[1:]):  # a [SEP] stands exactly where one document ends, the next begins
+            if SEP not in (before, after):
+                assert where[before][0] == where[after][0]
+        for before, separator, after in zip(inner, inner[1:], inner[2:]):
+            if separator == SEP:
+                assert where[after][0] == where[before][0] + 1 and where[after][2] == 0
+        contents.append([token for token in inner if token != SEP])
+    assert [token for content in contents for token in content] == sorted(where)  # every token once, in order
+    for content in contents:  # a sentence is cut only where it is longer than a whole input
+        for run in runs_of_sentences(content, where):
+            sentence = documents[where[run[0]][0]][where[run[0]][1]]
+            assert len(run) == len(sentence) or len(sentence) > room
+    for packed, following in zip(inputs, contents[1:]):  # full: the next input's first sentence would not fit
+        first = runs_of_sentences(following, where)[0]
+        separator = where[first[0]][2] == 0  # it starts a document: a [SEP] would have come first
+        assert len(packed) + separator + len(first) > max_seq_length
+
+
+def test_a_sentence_longer_than_an_input_is_cut_into_whole_inputs():
+    long_sentence = list(range(FIRST_WORD_ID, FIRST_WORD_ID + 11))
+    inputs = pack_full_sentences([[[100, 101], long_sentence, [102]], [[103]]], 6, CLS, SEP)
+    assert inputs == [[CLS, 100, 101, SEP], [CLS, *long_sentence[:4], SEP], [CLS, *long_sentence[4:8], SEP],
+                      [CLS, *long_sentence[8:], 102, SEP], [CLS, 103, SEP]]
+
+
+def test_full_sentence_inputs_have_segment_0_no_sentence_label_and_documents_in_a_new_order_each_pass():
+    documents, where = numbered_corpus([[2, 2]] * 6)
+    rng = np.random.default_rng(0)
+    passes = [create_instances(documents, rng, 16, task="none", cls_id=CLS, sep_id=SEP) for _ in range(3)]
+    orders = set()
+    for drawn in passes:
+        assert all((instance.segment_ids == 0).all() and instance.label == IGNORE_INDEX for instance in drawn)
+        tokens = [token for instance in drawn for token in instance.token_ids if token not in (CLS, SEP)]
+        assert sorted(tokens) == sorted(where)  # each pass packs the whole corpus once
+        orders.add(tuple(where[instance.token_ids[1]][0] for instance in drawn))
+    assert len(orders) == 3
+
+
+def test_full_sentences_take_a_single_document():
+    inputs = instances([[[5, 6], [7, 8]]], 0, max_seq_length=8, task="none")
+    assert [list(instance.token_ids) for instance in inputs] == [[CLS, 5, 6, 7, 8, SEP]]
 
 
 # masking
@@ -431,17 +495,73 @@ def test_pretraining_data_gives_the_same_batches_for_a_seed_and_others_for_anoth
         assert batch.input_ids.shape[0] == 4 and batch.input_ids.shape[1] <= 16
 
 
-def test_pretraining_data_masks_afresh_on_every_pass_over_the_corpus():
-    """Dynamic masking: the same pair comes back on a later pass with other masked positions."""
-    documents, _ = numbered_corpus([[3, 3], [3, 3]])
-    masks_of_pair = {}
-    for batch in first_batches(PretrainingData(documents, IDS, batch_size=8, max_seq_length=16), 20):
+def masks_of_each_instance(data, batches):
+    """{an instance as it was before masking: the set of masked inputs it was seen as} over the first batches."""
+    masks = {}
+    for batch in first_batches(data, batches):
         for row in range(len(batch.input_ids)):
             predictions = batch.masked_labels[row] != IGNORE_INDEX
-            positions = batch.masked_positions[row][predictions]
-            pair = unmasked(batch.input_ids[row], positions, batch.masked_labels[row][predictions])
-            masks_of_pair.setdefault(pair, set()).add(tuple(positions.tolist()))
-    assert max(len(masks) for masks in masks_of_pair.values()) > 1
+            original = unmasked(batch.input_ids[row], batch.masked_positions[row][predictions],
+                                batch.masked_labels[row][predictions])
+            masks.setdefault(original, []).append(tuple(batch.input_ids[row].tolist()))
+    return masks
+
+
+@pytest.mark.parametrize("task", ["nsp", "sop", "none"])
+def test_dynamic_masking_masks_an_instance_afresh_each_time_it_comes_round_and_static_never(task):
+    documents, _ = numbered_corpus([[3, 3], [3, 3], [2, 4]])  # a handful of instances a pass: each comes back often
+    for masking in ("dynamic", "static"):
+        data = PretrainingData(documents, IDS, batch_size=4, max_seq_length=16, task=task, masking=masking)
+        seen = [masks for masks in masks_of_each_instance(data, 20).values() if len(masks) > 1]
+        assert seen, "no instance came round twice"
+        if masking == "static":
+            assert all(len(set(masks)) == 1 for masks in seen)
+        else:
+            assert np.mean([len(set(masks)) > 1 for masks in seen]) > 0.5
+
+
+def test_static_masking_shows_every_instance_of_the_first_pass_again_in_a_new_order():
+    documents, _ = numbered_corpus([[2, 2, 2]] * 8)
+    data = PretrainingData(documents, IDS, batch_size=1, max_seq_length=8, task="sop", masking="static")
+    first_pass_length = len(create_instances(documents, np.random.default_rng(0), 8, task="sop", cls_id=CLS,
+                                             sep_id=SEP))
+    rows = [tuple(batch.input_ids[0].tolist()) for batch in first_batches(data, 3 * first_pass_length)]
+    passes = [rows[k * first_pass_length:(k + 1) * first_pass_length] for k in range(3)]
+    assert sorted(passes[0]) == sorted(passes[1]) == sorted(passes[2])
+    assert passes[0] != passes[1] != passes[2]
+
+
+def random_word_corpus(rng, documents=500, sentences=12):
+    """Documents of sentences of 3 to 14 random word ids (repeats allowed): for counting what masking does."""
+    return [[rng.integers(FIRST_WORD_ID, VOCAB_SIZE, size=rng.integers(3, 15)).tolist() for _ in range(sentences)]
+            for _ in range(documents)]
+
+
+@pytest.mark.parametrize("masking", ["dynamic", "static"])
+@pytest.mark.parametrize("task", ["nsp", "none"])
+def test_both_maskings_choose_15_percent_then_mask_80_keep_10_and_replace_10(masking, task):
+    documents = random_word_corpus(np.random.default_rng(1))  # a pass gives over 800 instances: 25 batches are
+    data = PretrainingData(documents, IDS, batch_size=32, max_seq_length=64, max_predictions_per_seq=20,  # new ones
+                           task=task, masking=masking)
+    chosen, words, outcomes = 0, 0, np.zeros(3)
+    for batch in first_batches(data, 25):
+        for row in range(len(batch.input_ids)):
+            predictions = batch.masked_labels[row] != IGNORE_INDEX
+            positions, labels = batch.masked_positions[row][predictions], batch.masked_labels[row][predictions]
+            original = np.array(unmasked(batch.input_ids[row], positions, labels))[batch.attention_mask[row]]
+            assert len(positions) == num_to_predict(original, 0.15, 20)
+            chosen, words = chosen + len(positions), words + np.isin(original, list(SPECIAL_IDS), invert=True).sum()
+            written = batch.input_ids[row][positions]
+            replaced = (written != MASK) & (written != labels)
+            outcomes += [(written == MASK).sum(), (written == labels).sum(), replaced.sum()]
+    assert chosen > 5000
+    assert abs(chosen / words - 0.15) < 0.01
+    np.testing.assert_allclose(outcomes / chosen, [0.8, 0.1, 0.1], atol=0.02)
+
+
+def test_an_unknown_masking_is_named():
+    with pytest.raises(ValueError, match="unknown masking 'sometimes': use one of dynamic, static"):
+        PretrainingData([[[5, 6]], [[7]]], IDS, masking="sometimes")
 
 
 def test_a_corpus_too_small_for_one_batch_is_an_error_when_full_batches_are_asked_for():

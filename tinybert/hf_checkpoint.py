@@ -133,7 +133,7 @@ def write_hf_bert(model, tokenizer, directory):
     """Write `model` (a BertForPreTraining) as a Hugging Face directory that
     transformers.BertForPreTraining.from_pretrained loads with every weight in place."""
     config = model.config
-    if config.embedding_width != config.hidden_size or config.share_layers or config.sentence_task != "nsp":
+    if config.embedding_width != config.hidden_size or config.share_layers or config.sentence_task == "sop":
         raise HuggingFaceError("this model uses ALBERT's options (factorised embeddings, shared layers or "
                                "sentence order): Hugging Face's BertForPreTraining has none of them")
     directory = Path(directory)

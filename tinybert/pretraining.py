@@ -3,10 +3,12 @@
 The steps, in order (`start_run`, then `train`):
   1. hold out every k-th document for evaluation;
   2. train a WordPiece vocabulary on the other documents;
-  3. tokenize; draw sentence pairs and masks (tinybert.text.pretraining_data);
-  4. build BertForPreTraining from a preset and train it with AdamW, BERT's no-decay groups, linear
-     warmup then linear decay, and gradient clipping at norm 1.0, as run_pretraining.py (but with
-     RoBERTa's beta2 of 0.98, better suited to a run of minutes);
+  3. tokenize; draw sentence pairs (or RoBERTa's packed full sentences) and masks, each pass afresh or
+     once (tinybert.text.pretraining_data);
+  4. build BertForPreTraining from a preset (ALBERT's factorised embeddings and shared layers if asked)
+     and train it with AdamW, BERT's no-decay groups, linear warmup then linear decay, and gradient
+     clipping at norm 1.0, as run_pretraining.py (but with RoBERTa's beta2 of 0.98, better suited to a
+     run of minutes); a step may add up the gradients of several batches first (`accumulate`);
   5. evaluate masked-LM and next-sentence accuracy on the held-out documents, next to the accuracy of
      always predicting the most frequent token (a model that only learnt "the" would score that).
 
@@ -31,11 +33,14 @@ from .optim import AdamW, LRScheduler, clip_grad_norm, linear_warmup_decay, para
 from .text import BertTokenizer, train_wordpiece_vocab
 from .text.clm_data import consecutive_windows, random_windows, token_stream, unigram_perplexity
 from .text.corpus import tokenize_documents
-from .text.pretraining_data import IGNORE_INDEX, PretrainingData, VocabularyIds
+from .text.pretraining_data import IGNORE_INDEX, MASKINGS, TASKS, PretrainingData, VocabularyIds
 
 
 OBJECTIVES = ("mlm", "clm")  # BERT's masked LM and sentence task; GPT's causal (next-token) LM
 TINY_RUN_STEPS = {"mlm": 1900, "clm": 1500}  # the same time, about 2.5 minutes on 2 CPU cores
+SENTENCE_TASKS = TASKS  # nsp (BERT), sop (ALBERT), none (RoBERTa: the masked LM alone, on packed full sentences)
+BERT_ONLY = {"sentence_task": "nsp", "masking": "dynamic", "whole_word_masking": False, "embedding_size": None,
+             "share_layers": False}  # settings a GPT has no use for, with their defaults
 
 
 @dataclass
@@ -50,13 +55,18 @@ class PretrainSettings:
     masked_lm_prob: float = 0.15
     short_seq_prob: float = 0.1
     whole_word_masking: bool = False
-    sentence_task: str = "nsp"       # or "sop", ALBERT's sentence-order prediction
+    masking: str = "dynamic"         # a fresh mask each pass over the corpus (RoBERTa); "static": masked once (BERT)
+    sentence_task: str = "nsp"       # "sop", ALBERT's sentence-order prediction; "none", RoBERTa's: no sentence
+                                     # task, inputs packed with full sentences across documents
+    embedding_size: int | None = None  # ALBERT's factorised embeddings: E < H (None: H)
+    share_layers: bool = False       # ALBERT: one layer's weights at every depth
     dropout: float | None = None     # None: 0.0 for mlm (BERT's 0.1 is for long runs; a run of minutes underfits,
                                      # and dropout only slows it), 0.1 for clm (every token is a target, and a tiny
                                      # GPT memorises this corpus within 1,900 steps: held-out perplexity 143
                                      # without dropout, training perplexity 1.5; 52 with 0.1; README says how
                                      # those were measured)
     batch_size: int = 32
+    accumulate: int = 1              # batches whose gradients add up into one optimizer step
     steps: int | None = None         # None: the tiny run's budget, about 2.5 minutes on 2 CPU cores: 1,900 steps
                                      # for mlm; 1,500 for clm, whose head scores every position, not 10 a sequence
     learning_rate: float = 2.5e-3    # high for BERT, right for a tiny model trained for minutes
@@ -80,9 +90,18 @@ class PretrainSettings:
         if not 0 <= self.warmup_steps <= self.steps:
             raise ValueError(f"warmup of {self.warmup_steps} steps does not fit in {self.steps} steps: "
                              "give fewer warmup steps (--warmup) or more steps (--steps)")
-        for name in ("steps", "batch_size", "vocab_size", "max_seq_length", "max_predictions_per_seq"):
-            if getattr(self, name) < 1:
+        for name in ("steps", "batch_size", "accumulate", "vocab_size", "max_seq_length", "max_predictions_per_seq",
+                     "embedding_size"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
+        if self.sentence_task not in SENTENCE_TASKS:
+            raise ValueError(f"unknown sentence_task {self.sentence_task!r}: use one of {', '.join(SENTENCE_TASKS)}")
+        if self.masking not in MASKINGS:
+            raise ValueError(f"unknown masking {self.masking!r}: use one of {', '.join(MASKINGS)}")
+        changed = [name for name, default in BERT_ONLY.items() if getattr(self, name) != default]
+        if self.objective == "clm" and changed:
+            raise ValueError(f"{', '.join(changed)}: BERT's settings, which a left-to-right GPT (objective clm) has no "
+                             "use for: leave them out")
         if self.max_seq_length < 8:
             raise ValueError(f"a sequence length of {self.max_seq_length} leaves no room for two sentences "
                              "between [CLS] and two [SEP]: use 16 or more")
@@ -96,7 +115,8 @@ class Run:
     model: object              # BertForPreTraining, or GPT for objective clm
     optimizer: AdamW
     scheduler: LRScheduler
-    batches: object            # an endless iterator of training Batches (for clm: (B, T) arrays of ids)
+    batches: object            # an endless iterator of training Batches (for clm: (B, T) arrays of ids), taken
+                               # `accumulate` at a time
     held_out: list             # the evaluation Batches
     most_frequent_id: int      # the masked-LM baseline's one prediction
     unigram_perplexity: float  # the left-to-right baseline: a model of the training text's token frequencies
@@ -115,8 +135,11 @@ def split_documents(documents, every):
 
 
 def data_stream(documents, tokenizer, settings, seed, training=True):
+    """Endless masked batches; the held-out ones always dynamically masked, so that runs with either masking
+    are measured on the same held-out batches."""
     return iter(PretrainingData(documents, VocabularyIds.from_tokenizer(tokenizer), batch_size=settings.batch_size,
                                 seed=seed, fill_a_batch_per_pass=training,
+                                masking=settings.masking if training else "dynamic",
                                 max_seq_length=settings.max_seq_length,
                                 max_predictions_per_seq=settings.max_predictions_per_seq,
                                 masked_lm_prob=settings.masked_lm_prob, short_seq_prob=settings.short_seq_prob,
@@ -156,8 +179,11 @@ def start_run(settings, documents, tokenizer=None, model=None, step=0):
     first_batch = next(training_stream)  # drawn now, so a corpus too small for one batch is an error at once
     run = Run(settings, tokenizer, model, optimizer, scheduler, itertools.chain([first_batch], training_stream),
               held_out, int(counts.argmax()), baseline)
-    for _ in range(step):  # resuming: replay the data stream and the schedule (resume_run then restores the
-        next(run.batches)  # optimizer's averages), so the run goes on exactly as it would have
+    # resuming: replay the data stream (`accumulate` batches a step) and the schedule (resume_run then restores
+    # the optimizer's averages), so the run goes on exactly as it would have
+    for _ in range(step * settings.accumulate):
+        next(run.batches)
+    for _ in range(step):
         run.scheduler.step()
     run.step = step
     return run
@@ -171,14 +197,22 @@ def new_model(settings, vocab_size):
                                     dropout=settings.dropout))
     return BertForPreTraining(BertConfig.preset(settings.preset, vocab_size, max_position_embeddings=positions,
                                                 hidden_dropout=settings.dropout, attention_dropout=settings.dropout,
-                                                sentence_task=settings.sentence_task))
+                                                embedding_size=settings.embedding_size,
+                                                share_layers=settings.share_layers, sentence_task=settings.sentence_task))
 
 
-def forward(model, batch):
-    """The model's logits and losses on one batch."""
+def forward(model, batch, sentence_task):
+    """The model's logits and losses on one batch: (mlm_logits, nsp_logits, mlm_loss, nsp_loss).
+
+    With no sentence task (RoBERTa) nsp_loss is None: the pooler and the 2-way head still run, but no loss
+    reads them, so they get no gradient and keep the weights they started with (AdamW skips a parameter
+    that has no gradient, its weight decay too). Fine-tuning then trains the pooler from that start."""
     mlm_logits, nsp_logits = model(batch.input_ids, batch.segment_ids, batch.attention_mask, batch.masked_positions)
-    total, mlm_loss, nsp_loss = model.loss(mlm_logits, nsp_logits, batch.masked_labels, batch.next_sentence_labels)
-    return mlm_logits, nsp_logits, total, mlm_loss, nsp_loss
+    if sentence_task == "none":
+        mlm_loss = ag.cross_entropy(mlm_logits, batch.masked_labels, ignore_index=IGNORE_INDEX)  # (B, P, V) -> ()
+        return mlm_logits, nsp_logits, mlm_loss, None
+    _, mlm_loss, nsp_loss = model.loss(mlm_logits, nsp_logits, batch.masked_labels, batch.next_sentence_labels)
+    return mlm_logits, nsp_logits, mlm_loss, nsp_loss
 
 
 def correct_counts(mlm_logits, nsp_logits, batch, baseline_id):
@@ -191,41 +225,71 @@ def correct_counts(mlm_logits, nsp_logits, batch, baseline_id):
     return np.array([mlm_correct.sum(), baseline_correct.sum(), real.sum(), nsp_correct.sum(), nsp_correct.size])
 
 
+def backward_through(model, batches, sentence_task, baseline_id):
+    """Back-propagate the loss of `batches` taken together as one batch, a batch at a time (gradient
+    accumulation: the memory of one batch, the gradient of all); returns their metrics.
+
+    Gradients add up over backward calls, so each batch's mean loss is weighted by its share of what the
+    whole mean is over: the masked LM's by its share of the real masked positions, the sentence task's by
+    its share of the pairs. Then 2 batches of 16 give exactly the gradient of one batch of their 32
+    examples. (A plain 1/N would not: batches hold different numbers of masked positions.)"""
+    masked = np.array([(batch.masked_labels != IGNORE_INDEX).sum() for batch in batches])  # (N,)
+    pairs = np.array([len(batch.input_ids) for batch in batches])                          # (N,)
+    counts, mlm_loss_sum, nsp_loss_sum = np.zeros(5, dtype=np.int64), 0.0, 0.0
+    for batch, mlm_share, pair_share in zip(batches, (masked / masked.sum()).tolist(), (pairs / pairs.sum()).tolist()):
+        mlm_logits, nsp_logits, mlm_loss, nsp_loss = forward(model, batch, sentence_task)
+        loss = mlm_loss * mlm_share if nsp_loss is None else mlm_loss * mlm_share + nsp_loss * pair_share
+        loss.backward()
+        mlm_loss_sum += mlm_loss.item() * mlm_share
+        nsp_loss_sum += 0.0 if nsp_loss is None else nsp_loss.item() * pair_share
+        counts += correct_counts(mlm_logits, nsp_logits, batch, baseline_id)
+    mlm_correct, _, real, nsp_correct, pairs_seen = counts.tolist()
+    metrics = {"loss": mlm_loss_sum + nsp_loss_sum, "mlm_loss": mlm_loss_sum,
+               "mlm_accuracy": mlm_correct / max(real, 1)}
+    if sentence_task != "none":
+        metrics.update(nsp_loss=nsp_loss_sum, nsp_accuracy=nsp_correct / pairs_seen)
+    return {**metrics, "tokens": sum(int(batch.attention_mask.sum()) for batch in batches)}
+
+
+def backward_through_windows(model, batches):
+    """backward_through for a GPT: every window is full, so each batch holds as many next tokens and weighs 1/N."""
+    loss_sum = 0.0
+    for batch in batches:
+        loss = model.loss(model(batch), batch) * (1 / len(batches))
+        loss.backward()
+        loss_sum += loss.item()
+    return {"loss": loss_sum, "perplexity": math.exp(loss_sum), "tokens": sum(int(batch.size) for batch in batches)}
+
+
 class TrainingDiverged(RuntimeError):
     """The loss stopped being a finite number: the step that saw it changed nothing."""
 
 
 def train_step(run):
-    """One optimizer step; returns the step's metrics. A loss of NaN or infinity raises TrainingDiverged
-    before any weight moves, so the model (and any checkpoint) stays as the last good step left it."""
-    batch = next(run.batches)
+    """One optimizer step, on the gradients of `accumulate` batches; returns the step's metrics. A loss of NaN
+    or infinity raises TrainingDiverged before any weight moves, so the model (and any checkpoint) stays as
+    the last good step left it."""
+    batches = [next(run.batches) for _ in range(run.settings.accumulate)]
     run.model.train()
-    if run.settings.objective == "clm":
-        total = run.model.loss(run.model(batch), batch)
-    else:
-        mlm_logits, nsp_logits, total, mlm_loss, nsp_loss = forward(run.model, batch)
-    if not math.isfinite(total.item()):
-        raise TrainingDiverged(f"the loss became {total.item()} at step {run.step + 1}: the run stopped there. "
-                               "Try a lower learning rate (--lr) or more warmup (--warmup)")
     run.optimizer.zero_grad()
-    total.backward()
+    if run.settings.objective == "clm":
+        metrics = backward_through_windows(run.model, batches)
+    else:
+        metrics = backward_through(run.model, batches, run.settings.sentence_task, run.most_frequent_id)
+    if not math.isfinite(metrics["loss"]):
+        raise TrainingDiverged(f"the loss became {metrics['loss']} at step {run.step + 1}: the run stopped there. "
+                               "Try a lower learning rate (--lr) or more warmup (--warmup)")
     clip_grad_norm(run.model.parameters(), run.settings.max_grad_norm)
     learning_rate = run.optimizer.param_groups[0]["lr"]
     run.optimizer.step()
     run.scheduler.step()
     run.step += 1
-    if run.settings.objective == "clm":
-        return {"step": run.step, "loss": total.item(), "perplexity": math.exp(total.item()),
-                "learning_rate": learning_rate, "tokens": int(batch.size)}
-    mlm_correct, _, masked, nsp_correct, pairs = correct_counts(mlm_logits, nsp_logits, batch, run.most_frequent_id)
-    return {"step": run.step, "loss": total.item(), "mlm_loss": mlm_loss.item(), "nsp_loss": nsp_loss.item(),
-            "mlm_accuracy": mlm_correct / max(masked, 1), "nsp_accuracy": nsp_correct / pairs,
-            "learning_rate": learning_rate, "tokens": int(batch.attention_mask.sum())}
+    return {"step": run.step, **metrics, "learning_rate": learning_rate}
 
 
 def evaluate(run):
-    """Held-out masked-LM accuracy, next-sentence accuracy and loss, and the most-frequent-token baseline;
-    for a GPT, the held-out loss and perplexity, and the unigram model's perplexity."""
+    """Held-out masked-LM accuracy, next-sentence accuracy (when there is a sentence task) and loss, and the
+    most-frequent-token baseline; for a GPT, the held-out loss and perplexity, and the unigram model's perplexity."""
     run.model.eval()
     if run.settings.objective == "clm":
         with ag.no_grad():  # each batch's mean loss weighted by its windows: the last batch may hold fewer
@@ -236,12 +300,13 @@ def evaluate(run):
     counts, losses = np.zeros(5, dtype=np.int64), []
     with ag.no_grad():
         for batch in run.held_out:
-            mlm_logits, nsp_logits, total, _, _ = forward(run.model, batch)
+            mlm_logits, nsp_logits, mlm_loss, nsp_loss = forward(run.model, batch, run.settings.sentence_task)
             counts += correct_counts(mlm_logits, nsp_logits, batch, run.most_frequent_id)
-            losses.append(total.item())
+            losses.append(mlm_loss.item() + (0.0 if nsp_loss is None else nsp_loss.item()))
     mlm_correct, baseline_correct, masked, nsp_correct, pairs = counts.tolist()
+    sentence_task = {} if run.settings.sentence_task == "none" else {"held_out_nsp_accuracy": nsp_correct / pairs}
     return {"step": run.step, "held_out_loss": float(np.mean(losses)), "held_out_mlm_accuracy": mlm_correct / masked,
-            "held_out_nsp_accuracy": nsp_correct / pairs, "baseline_mlm_accuracy": baseline_correct / masked,
+            **sentence_task, "baseline_mlm_accuracy": baseline_correct / masked,
             "baseline_token": run.tokenizer.tokens[run.most_frequent_id]}
 
 
@@ -275,9 +340,10 @@ def resume_run(directory, documents, steps=None):
     return run
 
 
-def initial_loss_expected(vocab_size):
-    """ln(V) + ln(2): what the loss starts near when every word and both sentence labels are equally likely."""
-    return math.log(vocab_size) + math.log(2)
+def initial_loss_expected(vocab_size, sentence_task="nsp"):
+    """ln(V) + ln(2): what the loss starts near when every word and both sentence labels are equally likely
+    (ln(V) alone with no sentence task)."""
+    return math.log(vocab_size) + (0.0 if sentence_task == "none" else math.log(2))
 
 
 def fill_mask(model, tokenizer, text, top_k=5):

@@ -22,7 +22,7 @@ from .attention import MultiHeadAttention, padding_mask
 from .config import ModelConfig
 from .transformer import residual
 
-SENTENCE_TASKS = ("nsp", "sop")
+SENTENCE_TASKS = ("nsp", "sop", "none")
 
 
 @dataclass
@@ -30,7 +30,8 @@ class BertConfig(ModelConfig):
     """The sizes of a BERT, named as in the paper's section 3 (L, H, A) and google-research/bert's
     bert_config.json. `sentence_task` does not change the model, only what the data builder asks of
     its 2-way sentence head: "nsp", 0 = B follows A (IsNext), 1 = B is random (NotNext); "sop"
-    (ALBERT's sentence-order prediction), 0 = A then B in order, 1 = swapped."""
+    (ALBERT's sentence-order prediction), 0 = A then B in order, 1 = swapped; "none" (RoBERTa's
+    masked LM alone): the head is built, so every checkpoint has one shape, but nothing trains it."""
 
     vocab_size: int
     hidden_size: int = 768              # H
@@ -210,11 +211,12 @@ class BertForPreTraining(Module):
 
 class BertForSequenceClassification(Module):
     """BERT fine-tuned to label a sentence or a sentence pair (section 4.1; run_classifier.py's
-    create_model): the pooled [CLS] vector, dropout, then one linear layer to a score per label."""
+    create_model): the pooled [CLS] vector, dropout, then one linear layer to a score per label. With
+    num_labels=1 the one score is a regression's prediction (STS-B), as in Hugging Face's model."""
 
     def __init__(self, config, num_labels):
-        if num_labels < 2:
-            raise ValueError(f"a classifier needs at least 2 labels, not {num_labels}")
+        if num_labels < 1:
+            raise ValueError(f"a classifier needs at least 1 output (a regression) or 2 labels, not {num_labels}")
         self.config = config
         self.bert = BertModel(config)
         self.dropout = Dropout(config.hidden_dropout)

@@ -1,9 +1,10 @@
-"""BERT's pretraining examples: sentence pairs for next-sentence (or sentence-order) prediction, masked
-for the masked-LM task, then padded into batches.
+"""BERT's pretraining examples: sentence pairs for next-sentence (or sentence-order) prediction, or
+RoBERTa's full sentences with no sentence task, masked for the masked-LM task, then padded into batches.
 
 create_instances follows create_instances_from_document and truncate_seq_pair in google-research/bert's
-create_pretraining_data.py; the "sop" task follows ALBERT's version of it. Documents are lists of
-sentences, each sentence a list of token ids (see corpus.py); nothing here needs the tokenizer itself.
+create_pretraining_data.py; the "sop" task follows ALBERT's version of it, and "none" packs RoBERTa's
+FULL-SENTENCES inputs (full_sentences.py). Documents are lists of sentences, each sentence a list of token
+ids (see corpus.py); nothing here needs the tokenizer itself.
 """
 
 from dataclasses import dataclass
@@ -11,19 +12,22 @@ from itertools import islice
 
 import numpy as np
 
+from .full_sentences import pack_full_sentences
 from .masking import mask_tokens
 
 IS_NEXT, NOT_NEXT = 0, 1    # NSP labels, as google-research/bert and Hugging Face
 IN_ORDER, SWAPPED = 0, 1    # SOP labels, as ALBERT
-TASKS = ("nsp", "sop")
-IGNORE_INDEX = -100         # masked_labels at padded predictions: the loss skips them
+TASKS = ("nsp", "sop", "none")  # none: RoBERTa's, the masked LM alone on packed full sentences
+MASKINGS = ("dynamic", "static")
+IGNORE_INDEX = -100         # masked_labels at padded predictions, and the label of an input with no sentence
+                            # task: a loss skips them (and the sentence loss, which ignores nothing, refuses one)
 
 
 @dataclass(frozen=True)
 class Instance:
-    token_ids: np.ndarray    # (T,) [CLS] A [SEP] B [SEP]
-    segment_ids: np.ndarray  # (T,) 0 for [CLS] A [SEP], 1 for B [SEP]
-    label: int               # NSP: IS_NEXT or NOT_NEXT; SOP: IN_ORDER or SWAPPED
+    token_ids: np.ndarray    # (T,) [CLS] A [SEP] B [SEP], or for task none [CLS] sentences [SEP]
+    segment_ids: np.ndarray  # (T,) 0 for [CLS] A [SEP], 1 for B [SEP]; all 0 for task none
+    label: int               # NSP: IS_NEXT or NOT_NEXT; SOP: IN_ORDER or SWAPPED; none: IGNORE_INDEX
 
 
 @dataclass(frozen=True)
@@ -119,10 +123,28 @@ def instances_from_document(documents, document_index, rng, max_seq_length, shor
     return instances
 
 
+def packed_instances(documents, rng, max_seq_length, cls_id, sep_id):
+    """Task none: the documents in a random order, packed into full-sentence inputs (segment 0 throughout).
+    short_seq_prob plays no part: RoBERTa trains on full-length inputs only."""
+    order = rng.permutation(len(documents))
+    return [Instance(np.array(token_ids, dtype=np.int64), np.zeros(len(token_ids), dtype=np.int64), IGNORE_INDEX)
+            for token_ids in pack_full_sentences([documents[k] for k in order], max_seq_length, cls_id, sep_id)]
+
+
+def instances_of_one_pass(documents, rng, max_seq_length, short_seq_prob, task, cls_id, sep_id):
+    if task == "none":
+        return packed_instances(documents, rng, max_seq_length, cls_id, sep_id)
+    return [instance
+            for document_index in range(len(documents))
+            for instance in instances_from_document(documents, document_index, rng, max_seq_length, short_seq_prob,
+                                                    task, cls_id, sep_id)]
+
+
 def create_instances(documents, rng, max_seq_length=128, short_seq_prob=0.1, dupe_factor=1, task="nsp", *,
                      cls_id, sep_id):
-    """Every document's pairs, dupe_factor times (each time with new splits), in random order, as
-    create_training_instances. `rng` is a numpy Generator: the same state gives the same instances."""
+    """Every document's pairs (or for task none, the packed inputs), dupe_factor times (each time with new
+    splits), in random order, as create_training_instances. `rng` is a numpy Generator: the same state gives
+    the same instances."""
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}: use one of {', '.join(TASKS)}")
     if task == "nsp" and len(documents) < 2:
@@ -133,9 +155,8 @@ def create_instances(documents, rng, max_seq_length=128, short_seq_prob=0.1, dup
                          f"in each of A and B; use 5 or more")
     instances = [instance
                  for _ in range(dupe_factor)
-                 for document_index in range(len(documents))
-                 for instance in instances_from_document(documents, document_index, rng, max_seq_length,
-                                                         short_seq_prob, task, cls_id, sep_id)]
+                 for instance in instances_of_one_pass(documents, rng, max_seq_length, short_seq_prob, task, cls_id,
+                                                       sep_id)]
     return [instances[k] for k in rng.permutation(len(instances))]
 
 
@@ -146,7 +167,7 @@ class Batch:
     attention_mask: np.ndarray        # (B, T) bool, True at real tokens
     masked_positions: np.ndarray      # (B, P) int64, 0 at padded predictions
     masked_labels: np.ndarray         # (B, P) int64, IGNORE_INDEX at padded predictions
-    next_sentence_labels: np.ndarray  # (B,) int64: the NSP or SOP label
+    next_sentence_labels: np.ndarray  # (B,) int64: the NSP or SOP label; IGNORE_INDEX for task none
 
 
 def make_batch(instances_with_masks, max_seq_length, max_predictions_per_seq, pad_id):
@@ -178,10 +199,11 @@ def make_batch(instances_with_masks, max_seq_length, max_predictions_per_seq, pa
 class PretrainingData:
     """Endless batches for pretraining from tokenized documents, the same for the same seed.
 
-    Masking is dynamic, as RoBERTa: each pass over the corpus draws new pairs and new masks, so the model
-    seldom sees the same masked copy twice. BERT instead writes dupe_factor static copies to disk once; that
-    saves drawing them while training, which on a small corpus costs little, and RoBERTa found dynamic
-    masking as good or slightly better. Batches run on from one pass into the next.
+    masking "dynamic" (RoBERTa, section 4.1): each pass over the corpus draws new instances and new masks,
+    so the model seldom sees the same masked copy twice. "static" (BERT): the first pass is drawn once, and
+    every later pass shows those same masked instances again, in a new order, as training on the file that
+    create_pretraining_data.py writes (here with dupe_factor 1: one masked copy of each instance). RoBERTa
+    found dynamic masking as good or slightly better. Batches run on from one pass into the next.
     """
     documents: list  # of sentences, each a list of token ids (corpus.tokenize_documents)
     ids: VocabularyIds
@@ -193,24 +215,39 @@ class PretrainingData:
     short_seq_prob: float = 0.1
     task: str = "nsp"
     whole_word: bool = False
-    fill_a_batch_per_pass: bool = False  # True: a corpus whose pass gives fewer pairs than a batch is an error
-                                         # (else a batch repeats pairs, with new masks, as a small held-out set may)
+    masking: str = "dynamic"
+    fill_a_batch_per_pass: bool = False  # True: a corpus whose pass gives fewer instances than a batch is an error
+                                         # (else a batch repeats instances, as a small held-out set may)
+
+    def __post_init__(self):
+        if self.masking not in MASKINGS:
+            raise ValueError(f"unknown masking {self.masking!r}: use one of {', '.join(MASKINGS)}")
+
+    def masked_pass(self, rng):
+        """One pass over the corpus: its instances, freshly drawn and shuffled, each with its mask."""
+        instances = create_instances(self.documents, rng, self.max_seq_length, self.short_seq_prob,
+                                     task=self.task, cls_id=self.ids.cls_id, sep_id=self.ids.sep_id)
+        if not instances:
+            raise ValueError("the corpus gives no sentence-order pairs: each needs a document of two "
+                             "sentences or more")
+        if self.fill_a_batch_per_pass and len(instances) < self.batch_size:
+            what = "packed inputs" if self.task == "none" else "sentence pairs"
+            raise ValueError(f"one pass over the corpus gives {len(instances)} {what}, fewer than one "
+                             f"batch of {self.batch_size}: give a larger corpus, or a smaller --batch-size")
+        return [(instance, mask_tokens(instance.token_ids, rng, self.ids.vocab_size, self.ids.special_ids,
+                                       self.masked_lm_prob, self.max_predictions_per_seq, self.whole_word,
+                                       self.ids.is_continuation, mask_id=self.ids.mask_id))
+                for instance in instances]
 
     def masked_instances(self, rng):
-        """(Instance, MaskedTokens) pairs, pass after pass over the corpus, each pass freshly drawn."""
+        """(Instance, MaskedTokens) pairs, pass after pass over the corpus."""
+        masked = self.masked_pass(rng)
         while True:
-            instances = create_instances(self.documents, rng, self.max_seq_length, self.short_seq_prob,
-                                         task=self.task, cls_id=self.ids.cls_id, sep_id=self.ids.sep_id)
-            if not instances:
-                raise ValueError("the corpus gives no sentence-order pairs: each needs a document of two "
-                                 "sentences or more")
-            if self.fill_a_batch_per_pass and len(instances) < self.batch_size:
-                raise ValueError(f"one pass over the corpus gives {len(instances)} sentence pairs, fewer than one "
-                                 f"batch of {self.batch_size}: give a larger corpus, or a smaller --batch-size")
-            for instance in instances:
-                yield instance, mask_tokens(instance.token_ids, rng, self.ids.vocab_size, self.ids.special_ids,
-                                            self.masked_lm_prob, self.max_predictions_per_seq, self.whole_word,
-                                            self.ids.is_continuation, mask_id=self.ids.mask_id)
+            yield from masked
+            if self.masking == "dynamic":
+                masked = self.masked_pass(rng)
+            else:
+                masked = [masked[k] for k in rng.permutation(len(masked))]
 
     def __iter__(self):
         masked_instances = self.masked_instances(np.random.default_rng(self.seed))
