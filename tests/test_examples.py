@@ -11,7 +11,8 @@ from devices import not_on_the_pretend_gpu
 
 pytestmark = not_on_the_pretend_gpu  # each example runs in a fresh Python process
 EXAMPLES = Path(__file__).parent.parent / "examples"
-EXPECTED = {  # what each example must print (example 06 needs the MiniLM checkpoint: tests/parity runs it)
+EXPECTED = {  # what each example must print (example 06 needs the MiniLM checkpoint, and 10 PyTorch: tests/parity
+    # runs them)
     "01_backprop_by_hand.py": "dW1 (3, 4)   max |by hand - by the engine| =",
     "02_attention_backprop.py": "every gradient agrees with its formula and with finite differences",
     "03_copy_task.py": "copy: exact-match accuracy on 500 held-out sequences",
@@ -30,7 +31,8 @@ def run_example(name, *options):
 
 
 def test_every_example_is_tested():
-    assert sorted(path.name for path in EXAMPLES.glob("*.py")) == sorted([*EXPECTED, "06_minilm_sentences.py"])
+    assert sorted(path.name for path in EXAMPLES.glob("*.py")) == sorted(
+        [*EXPECTED, "06_minilm_sentences.py", "10_ddp_continue_pretraining.py"])
 
 
 @pytest.mark.parametrize("name", EXPECTED)
