@@ -59,14 +59,14 @@ def main(model_directory, fast):
     train_pairs = animal_pairs(1000, seed=0)
     if fast:
         settings, train_pairs = replace(settings, epochs=2), animal_pairs(300, seed=0)
-    run = start_finetune(pretrained, tokenizer, train_pairs, animal_pairs(100, seed=1), settings)
+    run = start_finetune(pretrained, tokenizer, train_pairs, {"dev": animal_pairs(100, seed=1)}, settings)
 
     def report(metrics):
         if "dev" in metrics:
-            click.echo(f"epoch {metrics['dev']['epoch']}: dev accuracy {metrics['dev']['dev_accuracy']:.3f}")
+            click.echo(f"epoch {metrics['dev']['epoch']}: dev accuracy {metrics['dev']['scores']['accuracy']:.3f}")
 
     history = train_classifier(run, report)
-    click.echo(f"best dev accuracy {max(result['dev_accuracy'] for result in history):.3f} "
+    click.echo(f"best dev accuracy {max(result['scores']['accuracy'] for result in history):.3f} "
                "(always one label: about 0.5)")
 
 

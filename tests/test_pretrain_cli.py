@@ -42,6 +42,12 @@ def copy_of_trained(trained, destination):
     return destination
 
 
+def losses_by_step(directory):
+    """(step, training loss) from a run's metrics.jsonl."""
+    records = [json.loads(line) for line in (directory / "metrics.jsonl").read_text().splitlines()]
+    return [(record["step"], record["loss"]) for record in records if "loss" in record]
+
+
 def micro_pretrained(directory, steps):
     """A checkpoint pretrained for `steps` steps on the micro corpus, in directory / "model"."""
     result = run("pretrain", "--corpus", micro_corpus(directory / "corpus.txt"), "--out", directory / "model",
@@ -156,10 +162,10 @@ def test_a_loss_that_becomes_nan_stops_the_run_at_that_step_and_leaves_the_check
 
     calls, honest_forward = [], pretraining.forward
 
-    def forward_that_diverges_at_step_4(model, batch):
+    def forward_that_diverges_at_step_4(model, batch, sentence_task):
         calls.append(1)
-        mlm_logits, nsp_logits, total, mlm_loss, nsp_loss = honest_forward(model, batch)
-        return mlm_logits, nsp_logits, total * (float("nan") if len(calls) >= 4 else 1.0), mlm_loss, nsp_loss
+        mlm_logits, nsp_logits, mlm_loss, nsp_loss = honest_forward(model, batch, sentence_task)
+        return mlm_logits, nsp_logits, mlm_loss * (float("nan") if len(calls) >= 4 else 1.0), nsp_loss
 
     monkeypatch.setattr(pretraining, "forward", forward_that_diverges_at_step_4)
     corpus = micro_corpus(tmp_path / "corpus.txt")
@@ -196,11 +202,8 @@ def test_ctrl_c_saves_a_run_that_resumes_to_the_same_losses_as_one_never_stopped
     resumed = run("pretrain", "--corpus", corpus, "--resume", tmp_path / "split", "--out", tmp_path / "split")
     assert resumed.exit_code == 0, resumed.output
 
-    def losses(directory):
-        records = [json.loads(line) for line in (directory / "metrics.jsonl").read_text().splitlines()]
-        return [(record["step"], record["loss"]) for record in records if "loss" in record]
-
-    (split_steps, split_losses), (whole_steps, whole_losses) = (zip(*losses(tmp_path / name)) for name in ("split", "whole"))
+    (split_steps, split_losses), (whole_steps, whole_losses) = (zip(*losses_by_step(tmp_path / name))
+                                                                for name in ("split", "whole"))
     assert split_steps == whole_steps == tuple(range(1, 7))
     np.testing.assert_allclose(split_losses, whole_losses, rtol=run_to_run_tolerance())  # loss for loss
 
@@ -282,4 +285,67 @@ def test_fill_mask_on_a_classifier_or_with_a_lowercase_mask_says_what_to_do(trai
     (classifier / "config.json").write_text(json.dumps(config))
     result = run("fill-mask", "--model", classifier, "the [MASK] sleeps")
     assert result.exit_code == 2 and result.stderr.count("\n") == 1
-    assert "holds a fine-tuned classifier, not a pretrained model" in result.stderr
+    assert "holds a fine-tuned model (classification), not a pretrained model" in result.stderr
+
+
+ROBERTA = ["--sentence-task", "none", "--masking", "static", "--accumulate", 2]
+
+
+def test_a_roberta_style_run_saves_its_options_resumes_exactly_and_fills_masks(tmp_path):
+    corpus = micro_corpus(tmp_path / "corpus.txt")
+    whole = run("pretrain", "--corpus", corpus, "--out", tmp_path / "whole", "--steps", 4, *ROBERTA, *MICRO)
+    assert whole.exit_code == 0, whole.output
+    assert "data: full sentences packed across documents, no sentence task, static masking; batches of 4 x 2 " \
+           "accumulated a step" in whole.output
+    assert "the loss starts near ln(80) = 4.38" in whole.output and "next-sentence" not in whole.output
+    records = [json.loads(line) for line in (tmp_path / "whole" / "metrics.jsonl").read_text().splitlines()]
+    assert not any(key.startswith(("nsp", "held_out_nsp")) for record in records for key in record)
+    saved = json.loads((tmp_path / "whole" / "config.json").read_text())["settings"]
+    assert (saved["sentence_task"], saved["masking"], saved["accumulate"]) == ("none", "static", 2)
+
+    first = run("pretrain", "--corpus", corpus, "--out", tmp_path / "split", "--steps", 2, *ROBERTA, *MICRO)
+    assert first.exit_code == 0, first.output
+    refused = run("pretrain", "--corpus", corpus, "--resume", tmp_path / "split", "--steps", 4, "--sentence-task", "nsp")
+    assert refused.exit_code == 2 and "--sentence-task nsp (the run's is none)" in refused.stderr
+    resumed = run("pretrain", "--corpus", corpus, "--resume", tmp_path / "split", "--steps", 4)
+    assert resumed.exit_code == 0, resumed.output
+    (split_steps, split_losses), (whole_steps, whole_losses) = (zip(*losses_by_step(tmp_path / name))
+                                                                for name in ("split", "whole"))
+    assert split_steps == whole_steps == (1, 2, 3, 4)
+    np.testing.assert_allclose(split_losses, whole_losses, rtol=run_to_run_tolerance())  # loss for loss
+
+    filled = run("fill-mask", "--model", tmp_path / "whole", "the [MASK] sleeps in the garden .")
+    assert filled.exit_code == 0 and filled.output.startswith("[MASK] 1:"), filled.output
+
+
+def test_an_albert_style_run_shares_its_layers_and_factorises_its_embeddings(tmp_path):
+    from tinybert.models.bert import BertConfig, BertForPreTraining
+
+    corpus = micro_corpus(tmp_path / "corpus.txt")
+
+    def parameters_reported(output):  # "model: tiny BERT, ..., 506,450 parameters, vocabulary 80; ..."
+        line = next(line for line in output.splitlines() if line.startswith("model:"))
+        return int(line.split(" parameters")[0].split()[-1].replace(",", ""))
+
+    def parameters_of(**options):
+        model = BertForPreTraining(BertConfig.preset("tiny", 80, max_position_embeddings=512, **options))
+        return sum(parameter.size for parameter in model.parameters())
+
+    bert = run("pretrain", "--corpus", corpus, "--out", tmp_path / "bert", "--steps", 2, *MICRO)
+    albert = run("pretrain", "--corpus", corpus, "--out", tmp_path / "albert", "--steps", 2, "--sentence-task", "sop",
+                 "--embedding-size", 16, "--share-layers", *MICRO)
+    assert albert.exit_code == 0, albert.output
+    assert "model: tiny BERT, embeddings 16 wide, one layer shared by every depth," in albert.output
+    assert "sentence-order accuracy" in albert.output and ", vocabulary 80;" in albert.output
+    config = json.loads((tmp_path / "albert" / "config.json").read_text())["model"]
+    assert (config["embedding_size"], config["share_layers"], config["sentence_task"]) == (16, True, "sop")
+    assert parameters_reported(bert.output) == parameters_of()
+    assert parameters_reported(albert.output) == parameters_of(embedding_size=16, share_layers=True)
+    assert parameters_reported(albert.output) < parameters_reported(bert.output) / 2
+
+
+def test_albert_options_on_a_gpt_are_one_line_and_exit_code_two(tmp_path):
+    result = run("pretrain", "--corpus", micro_corpus(tmp_path / "corpus.txt"), "--out", tmp_path / "model",
+                 "--objective", "clm", "--share-layers", *MICRO)
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert "share_layers: BERT's settings, which a left-to-right GPT (objective clm) has no use for" in result.stderr

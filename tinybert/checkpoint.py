@@ -88,15 +88,25 @@ def read_arrays(path):
                               "train again") from None
 
 
+def saved_task(directory):
+    """What the checkpoint in `directory` was fine-tuned for ("classification", "regression", "squad"),
+    or None: a pretrained model, or no readable checkpoint (load_checkpoint then says what is wrong)."""
+    try:
+        return json.loads((Path(directory) / "config.json").read_text())["settings"].get("task")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
 def is_gpt(settings):
     return settings.get("objective") == "clm"
 
 
 def pretraining_model(config, settings):
     """The pretrained BERT a checkpoint holds; a classifier or a GPT is a CheckpointError saying where it belongs."""
-    if settings.get("task") == "classification":
-        raise CheckpointError("the checkpoint holds a fine-tuned classifier, not a pretrained model: give it to "
-                              "tinybert predict, or give this command the pretrained model it came from")
+    if "task" in settings:  # classification, regression, squad: fine-tuned
+        raise CheckpointError(f"the checkpoint holds a fine-tuned model ({settings['task']}), not a pretrained "
+                              "model: give it to tinybert predict, or give this command the pretrained model it "
+                              "came from")
     if is_gpt(settings):
         raise CheckpointError("the checkpoint holds a left-to-right GPT (pretrain --objective clm), which has no "
                               "masked LM: give it to tinybert generate, or give this command a BERT")

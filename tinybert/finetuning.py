@@ -2,8 +2,10 @@
 
 The pretrained encoder's weights start the classifier; a new linear layer on the pooled [CLS] vector
 scores the labels; everything trains together with AdamW, linear warmup then decay, and clipping at
-norm 1.0, for a few epochs. After each epoch the dev set gives accuracy and F1, and the best epoch's
-model is the one kept.
+norm 1.0, for a few epochs. After each epoch every dev set is scored with its task's metrics (GLUE's:
+tinybert/glue.py; accuracy and F1 for a file with no task named), and the best epoch's model, by the
+first dev set's first metric, is the one kept. A regression task (STS-B) has one output, trained with
+the squared error against its number.
 
 A run is a FinetuneRun: `start_finetune` makes one, `finetune_step` takes one step, `train_classifier`
 takes them all. Its directory holds the best epoch's classifier (what `tinybert predict` reads) and,
@@ -19,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from . import autograd as ag
+from . import glue
 from .autograd import backend
 from .checkpoint import CheckpointError, load_checkpoint, load_optimizer_state, read_arrays, save_checkpoint
 from .models.bert import BertForSequenceClassification
@@ -37,6 +40,11 @@ class FinetuneSettings:
     max_seq_length: int = 128
     weight_decay: float = 0.01
     seed: int = 0
+    glue_task: str | None = None      # a GLUE task's name (its metrics, or a regression), None for a labelled file
+
+    @property
+    def task(self):
+        return glue.task_named(self.glue_task)
 
 
 @dataclass
@@ -45,21 +53,18 @@ class FinetuneRun:
     settings: FinetuneSettings
     tokenizer: object                 # the pretrained model's BertTokenizer
     model: BertForSequenceClassification
-    labels: list                      # the label names, in the order of the model's outputs
+    labels: list                      # the label names, in the order of the model's outputs; None for a regression
     optimizer: AdamW
     scheduler: LRScheduler
     train_examples: object            # LabelledTexts
-    dev_examples: object
+    dev_sets: dict                    # {name: LabelledTexts}: "dev", or MNLI's "matched" and "mismatched"
     step: int = 0
     history: list = field(default_factory=list)  # the dev results of every finished epoch
     best_state: dict = None           # the weights of the best epoch so far
-    train_truth: np.ndarray = field(init=False)  # (N,) the label number of every training example
-    dev_truth: np.ndarray = field(init=False)
+    train_truth: np.ndarray = field(init=False)  # (N,) every training example's label number, or its number
 
     def __post_init__(self):
-        number = {label: position for position, label in enumerate(self.labels)}
-        self.train_truth = np.array([number[label] for label in self.train_examples.labels])
-        self.dev_truth = np.array([number[label] for label in self.dev_examples.labels])
+        self.train_truth = truth_of(self.train_examples, self.labels)
 
     @property
     def steps_per_epoch(self):
@@ -70,17 +75,16 @@ class FinetuneRun:
         return self.settings.epochs * self.steps_per_epoch
 
 
-def scores(predicted, truth, positive):
-    """(accuracy, F1 of the `positive` label) of two integer arrays of label numbers."""
-    true_positive = int(((predicted == positive) & (truth == positive)).sum())
-    predicted_positive, actual_positive = int((predicted == positive).sum()), int((truth == positive).sum())
-    f1 = 2 * true_positive / (predicted_positive + actual_positive) if predicted_positive + actual_positive else 0.0
-    return float((predicted == truth).mean()), f1
-
-
-def positive_label(labels):
-    """The label F1 is reported for: "1" where the labels are 0 and 1 (MRPC, QQP), else the first in order."""
-    return "1" if "1" in labels else labels[0]
+def truth_of(examples, labels):
+    """(N,) the examples' label numbers (positions in `labels`; -1 for a label the model does not know, which
+    it never predicts), or for a regression (labels None) their numbers: a label that is not one is a ValueError."""
+    if labels is None:
+        try:
+            return np.array([float(label) for label in examples.labels])
+        except ValueError as error:
+            raise ValueError(f"a regression's labels are numbers (STS-B's: 0 to 5), and this is not: {error}") from None
+    number = {label: position for position, label in enumerate(labels)}
+    return np.array([number.get(label, -1) for label in examples.labels])
 
 
 def encode_examples(tokenizer, examples, rows, max_seq_length):
@@ -90,45 +94,56 @@ def encode_examples(tokenizer, examples, rows, max_seq_length):
 
 
 def predict(model, tokenizer, examples, max_seq_length, batch_size=64):
-    """The label number the model scores highest for each example."""
+    """The label number the model scores highest for each example; a regression's one output, as it is."""
     model.eval()
     predictions = []
     with ag.no_grad():
         for start in range(0, len(examples.texts), batch_size):
             rows = range(start, min(start + batch_size, len(examples.texts)))
             logits = model(*encode_examples(tokenizer, examples, rows, max_seq_length))  # (batch, labels)
-            predictions.append(logits.numpy().argmax(axis=-1))  # (batch,)
+            scores = logits.numpy()  # (batch, labels)
+            predictions.append(scores[:, 0] if scores.shape[1] == 1 else scores.argmax(axis=-1))  # (batch,)
     return np.concatenate(predictions)
 
 
-def check_labels(train_examples, dev_examples):
-    """The label names, sorted; a training file with one label, or a dev label it lacks, is a ValueError."""
+def check_labels(train_examples, dev_sets, task):
+    """The label names, sorted; a training file with one label, or a dev label it lacks, is a ValueError.
+    A regression has no label names (None); its labels must be numbers."""
+    if task.regression:
+        for examples in (train_examples, *dev_sets.values()):
+            truth_of(examples, None)  # a label that is no number is a ValueError
+        return None
     labels = sorted(set(train_examples.labels))
     if len(labels) < 2:
         raise ValueError(f"the training file has only the label {labels[0]!r}: a classifier needs examples of at "
                          "least two labels")
-    unknown = sorted(set(dev_examples.labels) - set(labels))
+    unknown = sorted({label for examples in dev_sets.values() for label in examples.labels} - set(labels))
     if unknown:
         raise ValueError(f"the dev file has labels the training file never shows: {unknown}; the classifier can "
                          f"only predict {labels}")
     return labels
 
 
-def new_run(settings, tokenizer, model, labels, train_examples, dev_examples):
+def new_run(settings, tokenizer, model, labels, train_examples, dev_sets):
     optimizer = AdamW(parameter_groups(model, settings.weight_decay), lr=settings.learning_rate, eps=1e-6)
-    run = FinetuneRun(settings, tokenizer, model, labels, optimizer, None, train_examples, dev_examples)
+    run = FinetuneRun(settings, tokenizer, model, labels, optimizer, None, train_examples, dev_sets)
     warmup = int(settings.warmup_fraction * run.total_steps)
     run.scheduler = LRScheduler(optimizer, lambda number: linear_warmup_decay(number, warmup, run.total_steps))
     return run
 
 
-def start_finetune(pretrained, tokenizer, train_examples, dev_examples, settings):
-    """A run ready to train: a classifier whose encoder starts as `pretrained`'s (a BertForPreTraining)."""
-    labels = check_labels(train_examples, dev_examples)
+def output_count(labels):
+    return 1 if labels is None else len(labels)
+
+
+def start_finetune(pretrained, tokenizer, train_examples, dev_sets, settings):
+    """A run ready to train: a classifier whose encoder starts as `pretrained`'s (a BertForPreTraining).
+    dev_sets: {name: LabelledTexts}, scored after every epoch."""
+    labels = check_labels(train_examples, dev_sets, settings.task)
     ag.manual_seed(settings.seed)
-    model = BertForSequenceClassification(pretrained.config, len(labels))
+    model = BertForSequenceClassification(pretrained.config, output_count(labels))
     model.bert.load_state_dict(pretrained.bert.state_dict())
-    return new_run(settings, tokenizer, model, labels, train_examples, dev_examples)
+    return new_run(settings, tokenizer, model, labels, train_examples, dev_sets)
 
 
 @functools.lru_cache(maxsize=1)
@@ -138,19 +153,20 @@ def epoch_order(seed, epoch, count):
     return np.random.default_rng([seed, epoch]).permutation(count)
 
 
-def finetune_step(run):
-    """One optimizer step on the next batch; returns its metrics. A loss of NaN or infinity raises
-    TrainingDiverged before any weight moves."""
+def next_rows(run, count):
+    """(epoch, rows) of the run's next step: its epoch (from 1), and which of the `count` training inputs
+    make its batch, in the epoch's order."""
     epoch, position = divmod(run.step, run.steps_per_epoch)
-    batch_size = run.settings.batch_size
-    rows = epoch_order(run.settings.seed, epoch + 1, len(run.train_examples.labels))[
-        position * batch_size:(position + 1) * batch_size]
-    run.model.train()
-    inputs = encode_examples(run.tokenizer, run.train_examples, rows, run.settings.max_seq_length)
-    logits = run.model(*inputs)  # (B, labels)
-    loss = ag.cross_entropy(logits, run.train_truth[rows])
+    size = run.settings.batch_size
+    return epoch + 1, epoch_order(run.settings.seed, epoch + 1, count)[position * size:(position + 1) * size]
+
+
+def take_step(run, loss, epoch):
+    """Backpropagate a batch's loss, clip the gradients at norm 1.0, and step the optimizer and its
+    schedule; returns the step's metrics. A loss of NaN or infinity raises TrainingDiverged before any
+    weight moves. (The classifier's and the question answerer's steps end alike.)"""
     if not math.isfinite(loss.item()):
-        raise TrainingDiverged(f"the loss became {loss.item()} at step {run.step + 1} (epoch {epoch + 1}): "
+        raise TrainingDiverged(f"the loss became {loss.item()} at step {run.step + 1} (epoch {epoch}): "
                                "fine-tuning stopped there. Try a lower learning rate (--lr)")
     run.optimizer.zero_grad()
     loss.backward()
@@ -159,16 +175,42 @@ def finetune_step(run):
     run.optimizer.step()
     run.scheduler.step()
     run.step += 1
-    return {"step": run.step, "epoch": epoch + 1, "loss": loss.item(), "learning_rate": learning_rate}
+    return {"step": run.step, "epoch": epoch, "loss": loss.item(), "learning_rate": learning_rate}
+
+
+def finetune_step(run):
+    """One optimizer step on the next batch; returns its metrics (take_step)."""
+    epoch, rows = next_rows(run, len(run.train_examples.labels))
+    run.model.train()
+    inputs = encode_examples(run.tokenizer, run.train_examples, rows, run.settings.max_seq_length)
+    logits = run.model(*inputs)  # (B, labels)
+    loss = (ag.mse_loss(logits.reshape(-1), run.train_truth[rows].astype(logits.dtype)) if run.labels is None
+            else ag.cross_entropy(logits, run.train_truth[rows]))
+    return take_step(run, loss, epoch)
+
+
+def dev_scores(run):
+    """{metric: value} on the one dev set, or {"matched accuracy": value, ...} where there are several."""
+    scores = {}
+    for name, examples in run.dev_sets.items():
+        predicted = predict(run.model, run.tokenizer, examples, run.settings.max_seq_length)
+        for metric, value in glue.evaluate(run.settings.task, predicted, truth_of(examples, run.labels),
+                                           run.labels).items():
+            scores[metric if len(run.dev_sets) == 1 else f"{name} {metric}"] = value
+    return scores
+
+
+def deciding_score(result):
+    """The score that picks the best epoch: the first dev set's first metric (NaN counts as the worst)."""
+    value = next(iter(result["scores"].values()))
+    return -math.inf if math.isnan(value) else value
 
 
 def end_epoch(run, train_loss):
-    """Score the dev set after an epoch; keep the weights if they are the best so far. Returns the result."""
-    accuracy, f1 = scores(predict(run.model, run.tokenizer, run.dev_examples, run.settings.max_seq_length), run.dev_truth,
-                          run.labels.index(positive_label(run.labels)))
-    best = not run.history or accuracy > max(result["dev_accuracy"] for result in run.history)
-    result = {"epoch": len(run.history) + 1, "dev_accuracy": accuracy, "dev_f1": f1, "train_loss": train_loss,
-              "best": best}
+    """Score the dev sets after an epoch; keep the weights if they are the best so far. Returns the result."""
+    result = {"epoch": len(run.history) + 1, "scores": dev_scores(run), "train_loss": train_loss}
+    best = not run.history or deciding_score(result) > max(deciding_score(earlier) for earlier in run.history)
+    result["best"] = best
     run.history.append(result)
     if best:
         run.best_state = run.model.state_dict()
@@ -191,8 +233,8 @@ def train_classifier(run, on_step=None):
 
 def run_settings(run):
     """What config.json's "settings" holds for a classifier: enough to rebuild it and its run."""
-    return {"task": "classification", "labels": run.labels, "lowercase": run.tokenizer.basic_tokenizer.lowercase,
-            **asdict(run.settings)}
+    return {"task": "regression" if run.labels is None else "classification", "labels": run.labels,
+            "lowercase": run.tokenizer.basic_tokenizer.lowercase, **asdict(run.settings)}
 
 
 def save_best(run, directory):
@@ -213,8 +255,9 @@ def finish(directory):
     shutil.rmtree(Path(directory) / IN_PROGRESS, ignore_errors=True)
 
 
-def resume_finetune(directory, train_examples, dev_examples):
-    """The unfinished run saved in `directory` (by save_progress), ready to go on."""
+def resume_finetune(directory, examples_for):
+    """The unfinished run saved in `directory` (by save_progress), ready to go on. examples_for(settings)
+    gives its (training examples, dev sets): the run's own files, or its GLUE task's data."""
     in_progress = Path(directory) / IN_PROGRESS
     if not Path(directory).is_dir():
         raise CheckpointError(f"{directory} does not exist: give --resume the --out directory of a stopped run")
@@ -228,11 +271,12 @@ def resume_finetune(directory, train_examples, dev_examples):
         started_with, generator_state = trainer_state["train_examples"], trainer_state["engine_generator"]
     except KeyError as error:
         raise CheckpointError(f"{in_progress} is a damaged checkpoint: it has no {error}") from None
-    given = check_labels(train_examples, dev_examples)
+    train_examples, dev_sets = examples_for(settings)
+    given = check_labels(train_examples, dev_sets, settings.task)
     if given != labels or len(train_examples.labels) != started_with:
         raise ValueError(f"the run started on {started_with} training examples labelled {labels}; this training "
                          f"file has {len(train_examples.labels)} labelled {given}: resume with the run's own files")
-    run = new_run(settings, tokenizer, model, labels, train_examples, dev_examples)
+    run = new_run(settings, tokenizer, model, labels, train_examples, dev_sets)
     for _ in range(step):  # replay the schedule; the optimizer's averages come from disk
         run.scheduler.step()
     run.step, run.history = step, history
@@ -243,15 +287,22 @@ def resume_finetune(directory, train_examples, dev_examples):
     return run
 
 
+FINETUNED_TASKS = ("classification", "regression")
+
+
 def classifier_model(config, settings):
     """The BertForSequenceClassification a `tinybert finetune` checkpoint holds (for load_checkpoint)."""
-    if settings.get("task") != "classification":
+    if settings.get("task") not in FINETUNED_TASKS:
+        if "task" in settings:
+            raise CheckpointError(f"the checkpoint holds a model fine-tuned for {settings['task']}, not a classifier: "
+                                  "give tinybert predict a model from tinybert finetune on a labelled file or a GLUE task")
         raise CheckpointError("the checkpoint holds a pretrained model, not a fine-tuned classifier: "
                               "run tinybert finetune on it first")
-    return BertForSequenceClassification(config, len(settings["labels"]))
+    return BertForSequenceClassification(config, output_count(settings["labels"]))
 
 
 def load_classifier(directory):
-    """(BertForSequenceClassification, tokenizer, label names, saved settings) from a `tinybert finetune` --out."""
+    """(BertForSequenceClassification, tokenizer, label names (None for a regression), saved settings) from a
+    `tinybert finetune` --out."""
     model, tokenizer, saved, _ = load_checkpoint(directory, classifier_model)
     return model, tokenizer, saved["settings"]["labels"], saved["settings"]

@@ -1,0 +1,128 @@
+"""What every tinybert command shares: the command group, the --device option, one-line errors with
+their exit codes, output paths made before any work, and a run's handling of Ctrl-C and overflow."""
+
+import contextlib
+import signal
+from pathlib import Path
+
+import click
+import numpy as np
+
+from .. import __version__
+from ..autograd import allocator, backend
+from ..checkpoint import saved_task, write_atomically
+
+
+class TinybertGroup(click.Group):
+    """Runs a command; a device that cannot be used ends it with one line and exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except backend.DeviceError as error:
+            click.echo(f"tinybert: error: {error}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=TinybertGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tinybert")
+def main():
+    """tinybert: attention, the Transformer and BERT, built line by line on a small NumPy autograd."""
+    allocator.keep_freed_memory()
+
+
+def device_option(command):
+    """--device cpu|cuda: where the command's tensors live (default: TINYBERT_DEVICE, else cpu)."""
+    def choose(ctx, parameter, device):
+        backend.set_default_device(device)  # a GPU that cannot be used fails here, as one line
+        ctx.call_on_close(lambda: backend.set_default_device(None))  # for this command only
+        return device
+
+    return click.option("--device", type=click.Choice(backend.DEVICES), default=None, expose_value=False,
+                        callback=choose, help="Where to compute: cpu or cuda [default: TINYBERT_DEVICE, else cpu]."
+                        )(command)
+
+
+class RunError(click.ClickException):
+    """A run that cannot go on: one line on stderr, exit code 1."""
+
+    def show(self, file=None):
+        click.echo(f"tinybert: error: {self.message}", err=True)
+
+
+class InputError(RunError):
+    """Bad input from the user: one line on stderr, exit code 2."""
+
+    exit_code = 2
+
+
+@contextlib.contextmanager
+def reported_as(kinds, error_class):
+    """Turn the given errors into one-line errors of `error_class` (an InputError or a RunError)."""
+    try:
+        yield
+    except kinds as error:
+        raise error_class(str(error)) from None
+
+
+def reported_as_input_errors(*kinds):
+    """Turn the given errors, caused by what the user passed, into one-line InputErrors."""
+    return reported_as(kinds, InputError)
+
+
+def make_room_for(path, directory=False):
+    """Make the directory `path` (or, for a file, its folder) before any work, so that a path that cannot
+    be written is one InputError at the start, not a traceback at the end."""
+    folder = Path(path) if directory else Path(path).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(f"cannot write {path}: {folder} cannot be made a directory ({error.strerror.lower()}): "
+                         "choose another place") from None
+
+
+def check_out_holds(out, task):
+    """An --out directory that already holds a checkpoint of the other kind (a pretrained model where a
+    fine-tuned one is to go, or the reverse) is refused: writing there would destroy it. `task` is
+    "pretraining" or what a fine-tuned model is for ("classification", "squad", ...)."""
+    if not (Path(out) / "config.json").is_file():
+        return
+    holds = saved_task(out) or "pretraining"
+    if (holds == "pretraining") != (task == "pretraining"):
+        raise InputError(f"{out} holds a {'pretrained model' if holds == 'pretraining' else 'fine-tuned model'}, "
+                         "which this would overwrite: choose another --out")
+
+
+def show_or_write(text, out_path):
+    """Print the predictions, or write them to out_path whole (never half a file)."""
+    if out_path:
+        write_atomically(out_path, lambda temporary: Path(temporary).write_text(text))
+    else:
+        click.echo(text, nl=False)
+
+
+def overflow_reported_by_the_loss_check():
+    """Silence NumPy's overflow warnings while training: a run that overflows ends in a loss of NaN or
+    infinity, which stops it with one line naming the step, and the warnings would only print before it."""
+    return np.errstate(over="ignore", invalid="ignore")
+
+
+class Interrupted(Exception):
+    """Ctrl-C was pressed: the step in progress finished, and the run stops after it."""
+
+
+@contextlib.contextmanager
+def stop_at_ctrl_c():
+    """Within the block, Ctrl-C (SIGINT) only asks the run to stop: it yields a function that says whether
+    it was pressed, so the run can finish its step and save. A second Ctrl-C stops at once, as usual."""
+    asked = []
+
+    def ask(signal_number, frame):
+        asked.append(True)
+        signal.signal(signal.SIGINT, previous)  # the next Ctrl-C is the usual KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, ask)
+    try:
+        yield lambda: bool(asked)
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -1,0 +1,213 @@
+"""`tinybert finetune` (a labelled file, any GLUE task, or SQuAD) and `tinybert predict`."""
+
+import json
+from pathlib import Path
+
+import click
+
+from ..checkpoint import CheckpointError, load_checkpoint, saved_task
+from ..finetuning import (FinetuneSettings, deciding_score, finish, load_classifier, predict, resume_finetune,
+                          save_best, save_progress, start_finetune, train_classifier, truth_of)
+from ..glue import TASKS, describe, evaluate as evaluate_task, positive_label, results_line, task_named
+from ..hub_data import SQUAD as SQUAD_TASKS, load_glue, load_squad
+from ..nn import StateDictError
+from ..pretraining import TrainingDiverged
+from ..squad import (SquadSettings, evaluate as score_answers, load_question_answerer, predict_answers, read_squad,
+                     save_squad, start_squad, train_squad)
+from ..text.labelled_tsv import read_labelled_tsv
+from .base import (InputError, Interrupted, RunError, check_out_holds, device_option, main, make_room_for,
+                   overflow_reported_by_the_loss_check, reported_as_input_errors, show_or_write, stop_at_ctrl_c)
+
+
+@main.command()
+@click.option("--model", "model_directory", type=click.Path(file_okay=False),
+              help="A pretrained checkpoint directory (from tinybert pretrain or tinybert import-hf).")
+@click.option("--task", type=click.Choice([*TASKS, *SQUAD_TASKS]), default=None,
+              help="A GLUE task, or squad (v1.1) or squad_v2 (question answering): its data through Hugging Face "
+                   "datasets (the data extra) unless --train and --dev are given, and its metrics (STS-B: a "
+                   "regression) [default: a labelled file, accuracy and F1].")
+@click.option("--train", "train_path", type=click.Path(dir_okay=False),
+              help="Labelled examples: GLUE's MRPC or RTE TSV, or label<TAB>text[<TAB>text_b] per line; with "
+                   "--task squad, a SQuAD v1.1 or v2.0 JSON file.")
+@click.option("--dev", "dev_path", type=click.Path(dir_okay=False),
+              help="Held-out examples, same layout.")
+@click.option("--out", type=click.Path(file_okay=False), help="The directory for the best model.")
+@click.option("--epochs", default=FinetuneSettings.epochs, show_default=True, type=click.IntRange(min=1))
+@click.option("--lr", "learning_rate", default=FinetuneSettings.learning_rate, show_default=True)
+@click.option("--warmup", "warmup_fraction", default=FinetuneSettings.warmup_fraction, show_default=True,
+              type=click.FloatRange(0, 1), help="The fraction of all steps spent warming up.")
+@click.option("--batch-size", default=FinetuneSettings.batch_size, show_default=True, type=click.IntRange(min=1))
+@click.option("--seq-length", "max_seq_length", default=None, type=click.IntRange(min=3),
+              help=f"[default: {FinetuneSettings.max_seq_length}; {SquadSettings.max_seq_length} for squad]")
+@click.option("--doc-stride", default=SquadSettings.doc_stride, show_default=True, type=click.IntRange(min=1),
+              help="squad: how far apart the windows of a long context start, in word pieces.")
+@click.option("--max-query-length", default=SquadSettings.max_query_length, show_default=True,
+              type=click.IntRange(min=1), help="squad: questions are cut to this many word pieces.")
+@click.option("--max-answer-length", default=SquadSettings.max_answer_length, show_default=True,
+              type=click.IntRange(min=1), help="squad: the longest answer, in word pieces.")
+@click.option("--null-threshold", "null_score_threshold", default=SquadSettings.null_score_threshold,
+              show_default=True, help="squad_v2: answer nothing when the no-answer score beats the best span's by more.")
+@click.option("--seed", default=FinetuneSettings.seed, show_default=True)
+@click.option("--resume", type=click.Path(file_okay=False), default=None,
+              help="The --out directory of a stopped run, to go on with (with its own settings and the same files).")
+@device_option
+def finetune(model_directory, task, train_path, dev_path, out, resume, doc_stride, max_query_length,
+             max_answer_length, null_score_threshold, **options):
+    """Fine-tune a pretrained BERT to label sentences or sentence pairs (or score them, for STS-B), or to
+    answer questions (SQuAD); report the dev scores after every epoch and save the best epoch's model.
+    Ctrl-C saves the run, and --resume goes on with it. The last line is the best epoch's results as a
+    Markdown table row."""
+    if resume and (model_directory or out):
+        raise InputError("--resume goes on in the run's own directory with its own model: leave out --model and --out")
+    if not resume and not (model_directory and out):
+        raise InputError("give the pretrained model (--model) and the directory to write (--out), or --resume")
+    if bool(train_path) != bool(dev_path) or not (train_path or task or resume):
+        raise InputError("give both --train and --dev files, or --task with a GLUE task to load them through datasets")
+    if task in SQUAD_TASKS:
+        if resume:
+            raise InputError("a SQuAD run does not resume: run it again (its best epoch so far is saved in --out)")
+        with reported_as_input_errors(ValueError):
+            settings = SquadSettings(**{**options, "max_seq_length": options["max_seq_length"] or SquadSettings.max_seq_length},
+                                     doc_stride=doc_stride, max_query_length=max_query_length,
+                                     max_answer_length=max_answer_length, null_score_threshold=null_score_threshold)
+        return finetune_squad(task, model_directory, train_path, dev_path, out, settings)
+    options["max_seq_length"] = options["max_seq_length"] or FinetuneSettings.max_seq_length
+    out = resume or out
+    if not resume:
+        check_out_holds(out, "classification")
+    with reported_as_input_errors(CheckpointError, StateDictError, OSError, ValueError):
+        if resume:
+            run = resume_finetune(resume, lambda saved: finetune_data(saved.glue_task, train_path, dev_path))
+        else:
+            pretrained, tokenizer, _, _ = load_checkpoint(model_directory)
+            run = start_finetune(pretrained, tokenizer, *finetune_data(task, train_path, dev_path),
+                                 FinetuneSettings(**options, glue_task=task))
+    make_room_for(out, directory=True)
+    try:
+        train_with_a_log(train_classifier, run, out, report_epoch, save_best, save_progress, resumed=bool(resume))
+    except Interrupted:
+        click.echo(f"interrupted: saved the run at step {run.step} of {run.total_steps} to {out}/; go on with "
+                   f"tinybert finetune --resume {out}" + (f" --train {train_path} --dev {dev_path}" if train_path else ""),
+                   err=True)
+        raise SystemExit(130) from None
+    except TrainingDiverged as error:
+        kept = (f"; the best epoch so far is saved in {out}/" if run.history else
+                "; no epoch had finished, so no model was saved")
+        raise RunError(f"{error}{kept}") from None
+    finish(out)
+    best = max(run.history, key=deciding_score)
+    positive = "" if run.labels is None or "f1" not in run.settings.task.metrics else \
+        f" (F1 of label {positive_label(run.labels)!r})"
+    click.echo(f"best: epoch {best['epoch']}, {describe(best['scores'])}{positive}; saved to {out}/")
+    data = run.settings.glue_task.upper() if run.settings.glue_task and not train_path else Path(train_path).name
+    click.echo(results_line(data, best["scores"], model_directory or out, best["epoch"], run.settings.epochs))
+
+
+def train_with_a_log(train, run, out, report, save_best, save_progress=None, resumed=False):
+    """train(run, on_step), every step logged to out/metrics.jsonl (added to, for a resumed run). At an
+    epoch's end the dev result is reported, and the model saved if it is the best so far; save_progress,
+    where the run can resume, keeps what resuming needs then and at Ctrl-C. Ctrl-C stops the run after
+    its step with Interrupted; NumPy's overflow warnings are silenced (a loss of NaN stops the run)."""
+    with open(Path(out) / "metrics.jsonl", "a" if resumed else "w") as log, stop_at_ctrl_c() as stop_asked, \
+            overflow_reported_by_the_loss_check():
+        def on_step(metrics):
+            log.write(json.dumps(metrics) + "\n")
+            if "dev" in metrics:
+                report(metrics["dev"])
+                if metrics["dev"]["best"]:
+                    save_best(run, out)
+            if save_progress and ("dev" in metrics or stop_asked()):
+                log.flush()
+                save_progress(run, out)
+            if stop_asked():
+                raise Interrupted
+
+        train(run, on_step)
+
+
+def finetune_data(glue_task, train_path, dev_path):
+    """(training examples, {dev set name: examples}): from the files when given, else the GLUE task's own
+    data through Hugging Face datasets."""
+    if train_path:
+        return read_labelled_tsv(train_path), {"dev": read_labelled_tsv(dev_path)}
+    return load_glue(task_named(glue_task))
+
+
+def report_epoch(result):
+    click.echo(f"epoch {result['epoch']}: {describe(result['scores'])}  (last training loss {result['train_loss']:.3f})")
+
+
+def report_squad_epoch(result):
+    click.echo(f"epoch {result['epoch']}: {describe(squad_scores(result))}  (mean training loss {result['train_loss']:.3f})")
+
+
+def squad_scores(result):
+    """A SQuAD result's exact match and F1 as fractions, as GLUE's scores are kept (the official script's are in %)."""
+    return {"exact_match": result["exact_match"] / 100, "f1": result["f1"] / 100}
+
+
+def finetune_squad(task, model_directory, train_path, dev_path, out, settings):
+    """`tinybert finetune --task squad`: BertForQuestionAnswering, scored by exact match and F1 after every
+    epoch, the best epoch's model saved to `out`."""
+    check_out_holds(out, "squad")
+    with reported_as_input_errors(CheckpointError, StateDictError, OSError, ValueError):
+        pretrained, tokenizer, _, _ = load_checkpoint(model_directory)
+        train_examples, dev_examples = (read_squad(train_path), read_squad(dev_path)) if train_path else load_squad(task)
+        run = start_squad(pretrained, tokenizer, train_examples, dev_examples, settings)
+    make_room_for(out, directory=True)
+    try:
+        train_with_a_log(train_squad, run, out, report_squad_epoch, save_squad)
+    except Interrupted:
+        click.echo(f"interrupted at step {run.step} of {run.total_steps}; the best epoch so far, if one has "
+                   f"finished, is saved in {out}/", err=True)
+        raise SystemExit(130) from None
+    except TrainingDiverged as error:
+        raise RunError(str(error)) from None
+    best = max(run.history, key=lambda result: result["f1"])
+    click.echo(f"best: epoch {best['epoch']}, {describe(squad_scores(best))} (SQuAD {best['scoring']} scoring); "
+               f"saved to {out}/")
+    click.echo(results_line(f"SQuAD {best['scoring']}", squad_scores(best), model_directory, best["epoch"],
+                            settings.epochs))
+
+
+@main.command("predict")
+@click.option("--model", "model_directory", required=True, type=click.Path(file_okay=False),
+              help="A fine-tuned model directory (from tinybert finetune).")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
+              help="Write the predictions here (one label per line; for SQuAD, JSON) instead of to the screen.")
+@click.option("--unlabelled", is_flag=True,
+              help="DATA_PATH has no labels: text[<TAB>text_b] lines, or GLUE's test files as they come.")
+@click.argument("data_path", type=click.Path(dir_okay=False))
+def predict_command(model_directory, out_path, unlabelled, data_path):
+    """Label every example of DATA_PATH (the layouts finetune reads; a regression's model writes numbers)
+    and report the model's task's scores against its labels; with --unlabelled, label examples that have none.
+    A question-answering model answers the questions of a SQuAD file, as the official {id: answer} JSON."""
+    if out_path:
+        make_room_for(out_path)
+    if saved_task(model_directory) == "squad":
+        return answer_questions(model_directory, out_path, data_path)
+    with reported_as_input_errors(CheckpointError, StateDictError, OSError, ValueError):
+        model, tokenizer, labels, settings = load_classifier(model_directory)
+        examples = read_labelled_tsv(data_path, labelled=not unlabelled)
+    predicted = predict(model, tokenizer, examples, settings["max_seq_length"])  # label numbers, or numbers
+    show_or_write("".join(f"{value:.3f}\n" if labels is None else f"{labels[value]}\n" for value in predicted), out_path)
+    if unlabelled:
+        click.echo(f"labelled {len(predicted)} examples", err=True)
+        return
+    with reported_as_input_errors(ValueError):
+        truth = truth_of(examples, labels)
+    scores = evaluate_task(task_named(settings.get("glue_task")), predicted, truth, labels)
+    click.echo(f"{describe(scores)} on {len(predicted)} examples", err=True)
+
+
+def answer_questions(model_directory, out_path, data_path):
+    """`tinybert predict` with a question-answering model: {question id: answer} as JSON, and the official
+    exact match and F1 against the file's answers."""
+    with reported_as_input_errors(CheckpointError, StateDictError, OSError, ValueError):
+        model, tokenizer, settings = load_question_answerer(model_directory)
+        examples = read_squad(data_path)
+    answers = predict_answers(model, tokenizer, examples, settings)
+    show_or_write(json.dumps(answers, indent=1, ensure_ascii=False) + "\n", out_path)
+    scores = score_answers(examples, answers)
+    click.echo(f"{describe(squad_scores(scores))} on {len(examples)} questions (SQuAD {scores['scoring']} scoring)",
+               err=True)

@@ -1,0 +1,74 @@
+"""Real data sets through Hugging Face's `datasets` (the optional `data` extra): GLUE, SQuAD and WikiText.
+
+`datasets` downloads a data set once and keeps it in its cache (~/.cache/huggingface/datasets, or
+HF_HOME), so a second run needs no network. This module is the only one that imports it, and only when
+a named data set is asked for: without the extra, or offline with nothing cached, the error is one line
+that says how to get the data, and the TSV and text-file routes need neither.
+"""
+
+import re
+
+from .glue import labelled_texts
+from .squad import examples_from_rows
+
+GLUE = "nyu-mll/glue"
+SQUAD = {"squad": ("rajpurkar/squad", "v1.1"), "squad_v2": ("rajpurkar/squad_v2", "v2.0")}
+WIKITEXT = {"wikitext-2": "wikitext-2-raw-v1", "wikitext-103": "wikitext-103-raw-v1"}  # raw: no <unk> in the text
+
+
+def load(path, config, purpose):
+    """datasets.load_dataset(path, config), its failures as one ValueError each."""
+    try:
+        import datasets
+    except ImportError:
+        raise ValueError(f"{purpose} needs Hugging Face datasets, which is not installed: "
+                         "pip install -e \".[data]\" (or pip install datasets)") from None
+    try:
+        return datasets.load_dataset(path, config)
+    except (ConnectionError, OSError) as error:  # no network, and nothing in the cache
+        raise ValueError(f"{purpose}: {path} ({config}) could not be downloaded, and is not in the datasets cache "
+                         f"({error}); run once with a network, or use local files") from None
+
+
+def load_glue(task):
+    """(training LabelledTexts, {dev set name: LabelledTexts}) of a GLUE Task."""
+    splits = load(GLUE, task.name, f"--task {task.name}")
+    names = splits["train"].features["label"].names if task.named_labels else None
+    return (labelled_texts(task, splits["train"], names),
+            {name: labelled_texts(task, splits[split], names) for split, name in task.dev_splits})
+
+
+def load_squad(task):
+    """(training SquadExamples, dev SquadExamples) of SQuAD v1.1 ("squad") or v2.0 ("squad_v2")."""
+    path, version = SQUAD[task]
+    splits = load(path, None, f"--task {task}")
+    return examples_from_rows(splits["train"], version), examples_from_rows(splits["validation"], version)
+
+
+def load_wikitext(name):
+    """WikiText's training articles as documents of sentences, the shape tinybert pretrain reads."""
+    splits = load("Salesforce/wikitext", WIKITEXT[name], f"--corpus {name}")
+    return wikitext_documents(splits["train"]["text"])
+
+
+ARTICLE_TITLE = re.compile(r"^ = [^=].* = $")  # " = Valkyria Chronicles III = "; sections have "= =" or more
+SENTENCE_END = re.compile(r"(?<=[.!?]) (?=[A-Z\"'(])")  # a space after . ! or ? that starts a capitalised sentence
+DETOKENIZE = [(" @-@ ", "-"), (" @,@ ", ","), (" @.@ ", ".")]  # WikiText's escapes inside words and numbers
+
+
+def wikitext_documents(lines):
+    """WikiText lines -> documents (articles) of sentences. A line is a paragraph or a heading; a top
+    heading starts an article, other headings and blank lines are dropped, and paragraphs are cut into
+    sentences after '.', '!' or '?' before a capital."""
+    documents = [[]]
+    for line in lines:
+        if ARTICLE_TITLE.match(line.rstrip("\n")):
+            documents.append([])
+            continue
+        paragraph = line.strip()
+        if not paragraph or paragraph.startswith("="):
+            continue
+        for escaped, plain in DETOKENIZE:
+            paragraph = paragraph.replace(escaped, plain)
+        documents[-1].extend(SENTENCE_END.split(paragraph))
+    return [document for document in documents if document]
