@@ -1,19 +1,19 @@
 """A knowledge-tracing BERT learns from generated students: three losses at once, each with its curve.
 
-    python examples/09_knowledge_tracing.py                  # 1,500 steps, 1 to 3 minutes on 2 CPU cores
+    python examples/09_knowledge_tracing.py                  # 1,500 steps, 40 s on 2 CPU cores
     python examples/09_knowledge_tracing.py --png kt.png     # also draw each term's curve (needs matplotlib)
     python examples/09_knowledge_tracing.py --fast           # 150 steps, to see it run
 
 A bank of 10 skills of 10 questions each, every question with a difficulty; students with an ability
 per skill work through a skill's questions in the book's order, a block at a time, and answer rightly
 with probability sigmoid(ability - difficulty), an item-response model
-(tinybert/models/knowledge_tracing.py draws them, fresh students every step). 15% of each history's
+(tinybert/student_histories.py draws them, fresh students every step). 15% of each history's
 interactions are masked as BERT masks words, and the model (H 64, 2 layers, 4 heads) predicts each
 one's question and skill, and the question's difficulty in [0, 1], with the loss
 question cross-entropy + skill cross-entropy + 30 x difficulty squared error.
 It prints each term by step, then what it learnt on 500 held-out students, each next to a baseline.
 
-Measured on 2 CPU cores (seed 0, 1,500 steps; 44 s of CPU time, 2.5 minutes on a busy machine):
+Measured on 2 CPU cores (seed 0, 1,500 steps; 40 s):
     steps   question CE   skill CE   difficulty MSE (x 30)    total   (means over each stretch of 150 steps)
       150         4.274      2.011     0.0568 ( 1.704)      7.988
       750         2.213      0.636     0.0354 ( 1.063)      3.912

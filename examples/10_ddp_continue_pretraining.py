@@ -34,6 +34,7 @@ What DDP adds to a training loop, each marked "# DDP n" in main below:
 """
 
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -184,6 +185,10 @@ def main(hf_directory, out, corpus, log_every, **options):
     model = DistributedDataParallel(model)                                    # DDP 2: rank 0's weights everywhere
     my_documents = tokenize_documents(documents[rank::world_size], tokenizer)  # DDP 3: this rank's share
     batches = data_stream(my_documents, tokenizer, settings, seed=settings.seed + rank)
+    try:
+        batches = itertools.chain([next(batches)], batches)  # a shard too small for one batch fails here, in one line
+    except ValueError as error:
+        fail(f"rank {rank}'s share of the corpus: {error}")
     optimizer = torch.optim.AdamW(decay_groups(model.module, settings.weight_decay), lr=settings.learning_rate,
                                   betas=(0.9, settings.adam_beta2), eps=1e-6)
     schedule = torch.optim.lr_scheduler.LambdaLR(

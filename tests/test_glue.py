@@ -2,6 +2,7 @@
 and the data through Hugging Face `datasets` (built here, never downloaded), with its errors."""
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from extras import needs_datasets
 from tinybert.checkpoint import save_checkpoint
 from tinybert.cli import main
 from tinybert.glue import TASKS, evaluate, labelled_texts, results_line
@@ -148,7 +150,7 @@ def animal_entailment(rng, count):
 
 
 def test_mnli_through_datasets_scores_matched_and_mismatched_and_picks_by_matched(micro_model, tmp_path, monkeypatch):
-    datasets = pytest.importorskip("datasets", reason="the data extra (pip install -e \".[data]\") is not installed")
+    datasets = needs_datasets()
     rng = np.random.default_rng(0)
     names = ["entailment", "neutral", "contradiction"]
     local = glue_dict(datasets, {"train": animal_entailment(rng, 300), "validation_matched": animal_entailment(rng, 60),
@@ -172,7 +174,7 @@ def test_mnli_through_datasets_scores_matched_and_mismatched_and_picks_by_matche
 
 
 def test_offline_with_nothing_cached_is_one_line_saying_how_to_get_the_data(micro_model, tmp_path):
-    pytest.importorskip("datasets", reason="the data extra (pip install -e \".[data]\") is not installed")
+    needs_datasets()
     offline = {**os.environ, "HF_HOME": str(tmp_path / "empty-cache"), "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1",
                "PYTHONPATH": str(Path(__file__).parent.parent)}
     result = subprocess.run([sys.executable, "-c", "from tinybert.cli import main; main()", "finetune", "--task", "mrpc",
@@ -183,3 +185,19 @@ def test_offline_with_nothing_cached_is_one_line_saying_how_to_get_the_data(micr
                                     "and is not in the datasets cache")
     assert "run once with a network, or use local files" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_resuming_a_run_trained_on_files_without_them_says_to_give_them(micro_model, tmp_path, monkeypatch):
+    import tinybert.finetuning as finetuning
+
+    train, dev = good_count_pairs(tmp_path / "train.tsv", 0, 40), good_count_pairs(tmp_path / "dev.tsv", 1, 10)
+    honest_step = finetuning.finetune_step
+    monkeypatch.setattr(finetuning, "finetune_step",  # Ctrl-C during the first step
+                        lambda state: (honest_step(state), os.kill(os.getpid(), signal.SIGINT))[0])
+    stopped = run("finetune", "--model", micro_model, "--train", train, "--dev", dev, "--out", tmp_path / "run",
+                  "--seq-length", 16)
+    assert stopped.exit_code == 130, stopped.output
+    monkeypatch.setattr(finetuning, "finetune_step", honest_step)
+    result = run("finetune", "--resume", tmp_path / "run")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert "this run was trained on files, not a GLUE task: resume it with its --train and --dev" in result.stderr

@@ -1,4 +1,4 @@
-"""Reading labelled TSV files: the MRPC, RTE and plain layouts, and a malformed row named by its line."""
+"""Reading labelled TSV files: the MRPC, RTE, SST-2 and plain layouts, and a malformed row named by its line."""
 
 import pytest
 
@@ -15,6 +15,8 @@ LAYOUTS = {
             "1\tA cat sat.\tAn animal sat.\tentailment\n",
             ["not_entailment", "entailment"], ["No weapons were found.", "A cat sat."],
             ["Weapons were found.", "An animal sat."]),
+    "sst-2": ("sentence\tlabel\nit is a charming film \t1\ndull and long \t0\n", ["1", "0"],
+              ["it is a charming film ", "dull and long "], None),  # the header is no example: text first here
     "plain pairs": ("1\ta cat\ta kitten\n0\ta cat\ta car\n", ["1", "0"], ["a cat", "a cat"], ["a kitten", "a car"]),
     "plain single": ("pos\tgreat film\nneg\tdull\n", ["pos", "neg"], ["great film", "dull"], None),
 }

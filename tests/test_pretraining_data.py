@@ -589,3 +589,8 @@ def test_from_a_corpus_text_through_the_tokenizer_to_batches():
     for row in range(3):  # "play" and "##ing" are masked together or not at all
         predicted = set(batch.masked_labels[row][batch.masked_labels[row] != IGNORE_INDEX].tolist())
         assert (9 in predicted) == (10 in predicted)
+
+
+def test_a_document_whose_first_sentence_is_empty_is_still_set_apart_by_a_sep():
+    # CLS 1, SEP 2: documents [[5, 6]] and [[], [7]] (an empty first sentence) pack as CLS 5 6 SEP 7 SEP
+    assert pack_full_sentences([[[5, 6]], [[], [7]]], max_seq_length=16, cls_id=1, sep_id=2) == [[1, 5, 6, 2, 7, 2]]

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from test_squad_training import fresh_bert, random_span_f1, tokenizer_for
+from extras import needs_datasets
 from tinybert.checkpoint import save_checkpoint
 from tinybert.cli import main
 from tinybert.squad import read_squad, write_synthetic_squad
@@ -92,7 +93,7 @@ def test_without_the_data_extra_task_squad_says_how_to_install_it(squad_run, tmp
 
 
 def test_squad_through_datasets_maps_its_rows(squad_run, tmp_path, monkeypatch):
-    datasets = pytest.importorskip("datasets", reason="the data extra (pip install -e \".[data]\") is not installed")
+    datasets = needs_datasets()
     directory, dev, _ = squad_run
     rows = [{"id": example.id, "title": "", "context": example.context, "question": example.question,
              "answers": {"text": example.answers, "answer_start": example.answer_starts}}

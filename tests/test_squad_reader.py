@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from extras import needs_datasets
 from tinybert.squad.reader import SquadExample, examples_from_rows, has_unanswerable, read_squad
 
 CONTEXT = "Ada Lovelace was born in London in 1815. She wrote the first program."
@@ -124,8 +125,7 @@ def hugging_face_rows():
 
 
 def test_hugging_face_squad_v2_rows_give_the_examples_of_the_same_file(tmp_path):
-    datasets = pytest.importorskip("datasets", reason="the datasets cross-check needs Hugging Face datasets: "
-                                   "pip install datasets")
+    datasets = needs_datasets()
     rows = datasets.Dataset.from_dict(hugging_face_rows())
     assert examples_from_rows(rows, "v2.0") == read_squad(written(tmp_path, V2))
 
@@ -141,3 +141,14 @@ def test_rows_in_the_wrong_version_or_with_a_misplaced_answer_are_clear_errors()
         examples_from_rows(as_list, "v2.0")
     with pytest.raises(ValueError, match="unknown SQuAD version 'v3'"):
         examples_from_rows(as_list, "v3")
+
+
+def test_rows_with_a_misplaced_answer_stop_the_reader_unless_asked_to_skip_them_as_run_squad_does():
+    rows = [{"id": "good", "context": "Hugo was born in Oslo.", "question": "Where?",
+             "answers": {"text": ["Oslo", "Oslo"], "answer_start": [17, 3]}},  # the second answer is misplaced
+            {"id": "lost", "context": "Ada was born in Rome.", "question": "Where?",
+             "answers": {"text": ["Rome"], "answer_start": [0]}}]  # its only answer is misplaced
+    with pytest.raises(ValueError, match="answer 'Oslo' is not at answer_start 3"):
+        examples_from_rows(rows, "v1.1")
+    kept = examples_from_rows(rows, "v1.1", skip_misplaced=True)
+    assert [(example.id, example.answers, example.answer_starts) for example in kept] == [("good", ("Oslo",), (17,))]

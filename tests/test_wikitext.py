@@ -4,11 +4,11 @@
 import sys
 
 import numpy as np
-import pytest
 from click.testing import CliRunner
 
+from extras import needs_datasets
 from tinybert.cli import main
-from tinybert.hub_data import wikitext_documents
+from tinybert.text.wikitext import wikitext_documents
 
 LINES = [  # as datasets gives wikitext-2-raw-v1's "text" column: paragraphs and headings, with blank lines
     "",
@@ -45,7 +45,7 @@ def fake_wikitext(rng, articles=12, sentences=5):
 
 
 def test_pretrain_reads_wikitext_through_datasets(tmp_path, monkeypatch):
-    datasets = pytest.importorskip("datasets", reason="the data extra (pip install -e \".[data]\") is not installed")
+    datasets = needs_datasets()
     local = datasets.DatasetDict({"train": datasets.Dataset.from_dict({"text": fake_wikitext(np.random.default_rng(0))})})
     asked = []
     monkeypatch.setattr(datasets, "load_dataset", lambda path, name: asked.append((path, name)) or local)

@@ -77,7 +77,8 @@ class FinetuneRun:
 
 def truth_of(examples, labels):
     """(N,) the examples' label numbers (positions in `labels`; -1 for a label the model does not know, which
-    it never predicts), or for a regression (labels None) their numbers: a label that is not one is a ValueError."""
+    it never predicts: only a file given to `tinybert predict` can hold one, as check_labels refuses them
+    in training), or for a regression (labels None) their numbers: a label that is not one is a ValueError."""
     if labels is None:
         try:
             return np.array([float(label) for label in examples.labels])
@@ -266,7 +267,8 @@ def resume_finetune(directory, examples_for):
                               "a run that finished needs no --resume")
     model, tokenizer, saved, trainer_state = load_checkpoint(in_progress, classifier_model)
     try:
-        settings = FinetuneSettings(**{name: saved["settings"][name] for name in asdict(FinetuneSettings())})
+        settings = FinetuneSettings(**{name: saved["settings"].get(name, default)  # glue_task is newer than some runs
+                                       for name, default in asdict(FinetuneSettings()).items()})
         labels, step, history = saved["settings"]["labels"], trainer_state["step"], trainer_state["history"]
         started_with, generator_state = trainer_state["train_examples"], trainer_state["engine_generator"]
     except KeyError as error:

@@ -7,7 +7,8 @@ dev splits it is scored on (MNLI has two: genres seen in training, "matched", an
 and its model has one output trained with the squared error.
 
 Labels are kept as GLUE's own TSV files write them, numbers for most tasks and names ("entailment")
-for RTE, QNLI and MNLI, so that a model fine-tuned on data from either route labels files of the other.
+for RTE, QNLI and MNLI, so that a model fine-tuned through `datasets` labels the TSV files tinybert
+reads (text/labelled_tsv.py: MRPC's, RTE's, QNLI's, WNLI's and SST-2's as they come), and the reverse.
 """
 
 from dataclasses import dataclass

@@ -6,10 +6,9 @@ a named data set is asked for: without the extra, or offline with nothing cached
 that says how to get the data, and the TSV and text-file routes need neither.
 """
 
-import re
-
 from .glue import labelled_texts
 from .squad import examples_from_rows
+from .text.wikitext import wikitext_documents
 
 GLUE = "nyu-mll/glue"
 SQUAD = {"squad": ("rajpurkar/squad", "v1.1"), "squad_v2": ("rajpurkar/squad_v2", "v2.0")}
@@ -39,36 +38,16 @@ def load_glue(task):
 
 
 def load_squad(task):
-    """(training SquadExamples, dev SquadExamples) of SQuAD v1.1 ("squad") or v2.0 ("squad_v2")."""
+    """(training SquadExamples, dev SquadExamples, how many questions were left out) of SQuAD v1.1
+    ("squad") or v2.0 ("squad_v2"): a question whose answers are none of them at their answer_start is
+    left out, as run_squad.py does, not the whole load stopped."""
     path, version = SQUAD[task]
     splits = load(path, None, f"--task {task}")
-    return examples_from_rows(splits["train"], version), examples_from_rows(splits["validation"], version)
+    train, dev = (examples_from_rows(splits[split], version, skip_misplaced=True) for split in ("train", "validation"))
+    return train, dev, len(splits["train"]) + len(splits["validation"]) - len(train) - len(dev)
 
 
 def load_wikitext(name):
     """WikiText's training articles as documents of sentences, the shape tinybert pretrain reads."""
     splits = load("Salesforce/wikitext", WIKITEXT[name], f"--corpus {name}")
     return wikitext_documents(splits["train"]["text"])
-
-
-ARTICLE_TITLE = re.compile(r"^ = [^=].* = $")  # " = Valkyria Chronicles III = "; sections have "= =" or more
-SENTENCE_END = re.compile(r"(?<=[.!?]) (?=[A-Z\"'(])")  # a space after . ! or ? that starts a capitalised sentence
-DETOKENIZE = [(" @-@ ", "-"), (" @,@ ", ","), (" @.@ ", ".")]  # WikiText's escapes inside words and numbers
-
-
-def wikitext_documents(lines):
-    """WikiText lines -> documents (articles) of sentences. A line is a paragraph or a heading; a top
-    heading starts an article, other headings and blank lines are dropped, and paragraphs are cut into
-    sentences after '.', '!' or '?' before a capital."""
-    documents = [[]]
-    for line in lines:
-        if ARTICLE_TITLE.match(line.rstrip("\n")):
-            documents.append([])
-            continue
-        paragraph = line.strip()
-        if not paragraph or paragraph.startswith("="):
-            continue
-        for escaped, plain in DETOKENIZE:
-            paragraph = paragraph.replace(escaped, plain)
-        documents[-1].extend(SENTENCE_END.split(paragraph))
-    return [document for document in documents if document]

@@ -4,8 +4,8 @@ accuracy      the fraction of examples labelled right
 f1            of one label (the positive class): 2 TP / (2 TP + FP + FN), the harmonic mean of precision and
               recall; MRPC and QQP, whose classes are unbalanced, report it beside accuracy
 matthews      (TP TN - FP FN) / sqrt((TP + FP)(TP + FN)(TN + FP)(TN + FN)): a correlation between
-              prediction and truth in [-1, 1], 0 for a guess or for always the same label, however
-              unbalanced the classes (CoLA: 70% of its sentences are acceptable)
+              prediction and truth in [-1, 1], about 0 for a random guess and exactly 0 for always the
+              same label, however unbalanced the classes (CoLA: 70% of its sentences are acceptable)
 pearson       the correlation of two lists of numbers: how well a straight line relates them (STS-B)
 spearman      Pearson's correlation of their ranks: how well any increasing curve relates them (STS-B)
 

@@ -33,12 +33,11 @@ from .optim import AdamW, LRScheduler, clip_grad_norm, linear_warmup_decay, para
 from .text import BertTokenizer, train_wordpiece_vocab
 from .text.clm_data import consecutive_windows, random_windows, token_stream, unigram_perplexity
 from .text.corpus import tokenize_documents
-from .text.pretraining_data import IGNORE_INDEX, MASKINGS, TASKS, PretrainingData, VocabularyIds
+from .text.pretraining_data import IGNORE_INDEX, MASKINGS, SENTENCE_TASKS, PretrainingData, VocabularyIds
 
 
 OBJECTIVES = ("mlm", "clm")  # BERT's masked LM and sentence task; GPT's causal (next-token) LM
 TINY_RUN_STEPS = {"mlm": 1900, "clm": 1500}  # the same time, about 2.5 minutes on 2 CPU cores
-SENTENCE_TASKS = TASKS  # nsp (BERT), sop (ALBERT), none (RoBERTa: the masked LM alone, on packed full sentences)
 BERT_ONLY = {"sentence_task": "nsp", "masking": "dynamic", "whole_word_masking": False, "embedding_size": None,
              "share_layers": False}  # settings a GPT has no use for, with their defaults
 

@@ -2,6 +2,7 @@
 their exit codes, output paths made before any work, and a run's handling of Ctrl-C and overflow."""
 
 import contextlib
+import json
 import signal
 from pathlib import Path
 
@@ -126,3 +127,25 @@ def stop_at_ctrl_c():
         yield lambda: bool(asked)
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def train_with_a_log(train, run, out, report, save_best, save_progress=None, resumed=False):
+    """train(run, on_step), every step logged to out/metrics.jsonl (added to, for a resumed run). At an
+    epoch's end the dev result is reported, and the model saved if it is the best so far; save_progress,
+    where the run can resume, keeps what resuming needs then and at Ctrl-C. Ctrl-C stops the run after
+    its step with Interrupted; NumPy's overflow warnings are silenced (a loss of NaN stops the run)."""
+    with open(Path(out) / "metrics.jsonl", "a" if resumed else "w") as log, stop_at_ctrl_c() as stop_asked, \
+            overflow_reported_by_the_loss_check():
+        def on_step(metrics):
+            log.write(json.dumps(metrics) + "\n")
+            if "dev" in metrics:
+                report(metrics["dev"])
+                if metrics["dev"]["best"]:
+                    save_best(run, out)
+            if save_progress and ("dev" in metrics or stop_asked()):
+                log.flush()
+                save_progress(run, out)
+            if stop_asked():
+                raise Interrupted
+
+        train(run, on_step)

@@ -1,6 +1,5 @@
-"""`tinybert finetune` (a labelled file, any GLUE task, or SQuAD) and `tinybert predict`."""
+"""`tinybert finetune` (a labelled file, any GLUE task, or SQuAD: squad.py) and `tinybert predict`."""
 
-import json
 from pathlib import Path
 
 import click
@@ -9,14 +8,14 @@ from ..checkpoint import CheckpointError, load_checkpoint, saved_task
 from ..finetuning import (FinetuneSettings, deciding_score, finish, load_classifier, predict, resume_finetune,
                           save_best, save_progress, start_finetune, train_classifier, truth_of)
 from ..glue import TASKS, describe, evaluate as evaluate_task, positive_label, results_line, task_named
-from ..hub_data import SQUAD as SQUAD_TASKS, load_glue, load_squad
+from ..hub_data import SQUAD as SQUAD_TASKS, load_glue
 from ..nn import StateDictError
 from ..pretraining import TrainingDiverged
-from ..squad import (SquadSettings, evaluate as score_answers, load_question_answerer, predict_answers, read_squad,
-                     save_squad, start_squad, train_squad)
+from ..squad import SquadSettings
 from ..text.labelled_tsv import read_labelled_tsv
 from .base import (InputError, Interrupted, RunError, check_out_holds, device_option, main, make_room_for,
-                   overflow_reported_by_the_loss_check, reported_as_input_errors, show_or_write, stop_at_ctrl_c)
+                   reported_as_input_errors, show_or_write, train_with_a_log)
+from .squad import answer_questions, finetune_squad
 
 
 @main.command()
@@ -32,7 +31,8 @@ from .base import (InputError, Interrupted, RunError, check_out_holds, device_op
 @click.option("--dev", "dev_path", type=click.Path(dir_okay=False),
               help="Held-out examples, same layout.")
 @click.option("--out", type=click.Path(file_okay=False), help="The directory for the best model.")
-@click.option("--epochs", default=FinetuneSettings.epochs, show_default=True, type=click.IntRange(min=1))
+@click.option("--epochs", default=None, type=click.IntRange(min=1),
+              help=f"[default: {FinetuneSettings.epochs}; {SquadSettings.epochs} for squad]")
 @click.option("--lr", "learning_rate", default=FinetuneSettings.learning_rate, show_default=True)
 @click.option("--warmup", "warmup_fraction", default=FinetuneSettings.warmup_fraction, show_default=True,
               type=click.FloatRange(0, 1), help="The fraction of all steps spent warming up.")
@@ -67,11 +67,11 @@ def finetune(model_directory, task, train_path, dev_path, out, resume, doc_strid
         if resume:
             raise InputError("a SQuAD run does not resume: run it again (its best epoch so far is saved in --out)")
         with reported_as_input_errors(ValueError):
-            settings = SquadSettings(**{**options, "max_seq_length": options["max_seq_length"] or SquadSettings.max_seq_length},
-                                     doc_stride=doc_stride, max_query_length=max_query_length,
-                                     max_answer_length=max_answer_length, null_score_threshold=null_score_threshold)
+            settings = SquadSettings(**with_defaults(options, SquadSettings), doc_stride=doc_stride,
+                                     max_query_length=max_query_length, max_answer_length=max_answer_length,
+                                     null_score_threshold=null_score_threshold)
         return finetune_squad(task, model_directory, train_path, dev_path, out, settings)
-    options["max_seq_length"] = options["max_seq_length"] or FinetuneSettings.max_seq_length
+    options = with_defaults(options, FinetuneSettings)
     out = resume or out
     if not resume:
         check_out_holds(out, "classification")
@@ -103,26 +103,9 @@ def finetune(model_directory, task, train_path, dev_path, out, resume, doc_strid
     click.echo(results_line(data, best["scores"], model_directory or out, best["epoch"], run.settings.epochs))
 
 
-def train_with_a_log(train, run, out, report, save_best, save_progress=None, resumed=False):
-    """train(run, on_step), every step logged to out/metrics.jsonl (added to, for a resumed run). At an
-    epoch's end the dev result is reported, and the model saved if it is the best so far; save_progress,
-    where the run can resume, keeps what resuming needs then and at Ctrl-C. Ctrl-C stops the run after
-    its step with Interrupted; NumPy's overflow warnings are silenced (a loss of NaN stops the run)."""
-    with open(Path(out) / "metrics.jsonl", "a" if resumed else "w") as log, stop_at_ctrl_c() as stop_asked, \
-            overflow_reported_by_the_loss_check():
-        def on_step(metrics):
-            log.write(json.dumps(metrics) + "\n")
-            if "dev" in metrics:
-                report(metrics["dev"])
-                if metrics["dev"]["best"]:
-                    save_best(run, out)
-            if save_progress and ("dev" in metrics or stop_asked()):
-                log.flush()
-                save_progress(run, out)
-            if stop_asked():
-                raise Interrupted
-
-        train(run, on_step)
+def with_defaults(options, settings_class):
+    """The options, those left out (None: --epochs, --seq-length) given the settings class's defaults."""
+    return {name: getattr(settings_class, name) if value is None else value for name, value in options.items()}
 
 
 def finetune_data(glue_task, train_path, dev_path):
@@ -130,44 +113,13 @@ def finetune_data(glue_task, train_path, dev_path):
     data through Hugging Face datasets."""
     if train_path:
         return read_labelled_tsv(train_path), {"dev": read_labelled_tsv(dev_path)}
+    if glue_task is None:
+        raise ValueError("this run was trained on files, not a GLUE task: resume it with its --train and --dev")
     return load_glue(task_named(glue_task))
 
 
 def report_epoch(result):
     click.echo(f"epoch {result['epoch']}: {describe(result['scores'])}  (last training loss {result['train_loss']:.3f})")
-
-
-def report_squad_epoch(result):
-    click.echo(f"epoch {result['epoch']}: {describe(squad_scores(result))}  (mean training loss {result['train_loss']:.3f})")
-
-
-def squad_scores(result):
-    """A SQuAD result's exact match and F1 as fractions, as GLUE's scores are kept (the official script's are in %)."""
-    return {"exact_match": result["exact_match"] / 100, "f1": result["f1"] / 100}
-
-
-def finetune_squad(task, model_directory, train_path, dev_path, out, settings):
-    """`tinybert finetune --task squad`: BertForQuestionAnswering, scored by exact match and F1 after every
-    epoch, the best epoch's model saved to `out`."""
-    check_out_holds(out, "squad")
-    with reported_as_input_errors(CheckpointError, StateDictError, OSError, ValueError):
-        pretrained, tokenizer, _, _ = load_checkpoint(model_directory)
-        train_examples, dev_examples = (read_squad(train_path), read_squad(dev_path)) if train_path else load_squad(task)
-        run = start_squad(pretrained, tokenizer, train_examples, dev_examples, settings)
-    make_room_for(out, directory=True)
-    try:
-        train_with_a_log(train_squad, run, out, report_squad_epoch, save_squad)
-    except Interrupted:
-        click.echo(f"interrupted at step {run.step} of {run.total_steps}; the best epoch so far, if one has "
-                   f"finished, is saved in {out}/", err=True)
-        raise SystemExit(130) from None
-    except TrainingDiverged as error:
-        raise RunError(str(error)) from None
-    best = max(run.history, key=lambda result: result["f1"])
-    click.echo(f"best: epoch {best['epoch']}, {describe(squad_scores(best))} (SQuAD {best['scoring']} scoring); "
-               f"saved to {out}/")
-    click.echo(results_line(f"SQuAD {best['scoring']}", squad_scores(best), model_directory, best["epoch"],
-                            settings.epochs))
 
 
 @main.command("predict")
@@ -200,14 +152,3 @@ def predict_command(model_directory, out_path, unlabelled, data_path):
     click.echo(f"{describe(scores)} on {len(predicted)} examples", err=True)
 
 
-def answer_questions(model_directory, out_path, data_path):
-    """`tinybert predict` with a question-answering model: {question id: answer} as JSON, and the official
-    exact match and F1 against the file's answers."""
-    with reported_as_input_errors(CheckpointError, StateDictError, OSError, ValueError):
-        model, tokenizer, settings = load_question_answerer(model_directory)
-        examples = read_squad(data_path)
-    answers = predict_answers(model, tokenizer, examples, settings)
-    show_or_write(json.dumps(answers, indent=1, ensure_ascii=False) + "\n", out_path)
-    scores = score_answers(examples, answers)
-    click.echo(f"{describe(squad_scores(scores))} on {len(examples)} questions (SQuAD {scores['scoring']} scoring)",
-               err=True)

@@ -55,7 +55,8 @@ PRESET_NAMES = sorted(PRESETS)
                    "with a [SEP] between them (RoBERTa's FULL-SENTENCES).")
 @click.option("--masking", type=click.Choice(MASKINGS), default=PretrainSettings.masking, show_default=True,
               help="dynamic: a fresh mask each time an example comes round again (RoBERTa); static: each example "
-                   "masked once before training, as BERT's create_pretraining_data.")
+                   "masked once before training and shown so every time (BERT's create_pretraining_data, with "
+                   "one masked copy where BERT made 10).")
 @click.option("--embedding-size", type=click.IntRange(min=1), default=None,
               help="ALBERT's factorised embeddings: tables this wide, projected up to the hidden size "
                    "[default: the hidden size].")

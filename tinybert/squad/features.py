@@ -13,7 +13,7 @@ For each example:
   6. a window's answer positions are token indices; where the window does not hold the whole answer (or
      there is none), both point at [CLS], index 0.
 
-Symbols: N windows (features), T max_seq_length, Q question pieces, D context pieces, S windows of one example.
+Symbols: N windows (features), T <= max_seq_length (a batch is cut to its longest window), Q question pieces, D context pieces, S windows of one example.
 """
 
 from dataclasses import dataclass

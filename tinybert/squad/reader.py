@@ -137,10 +137,13 @@ def read_squad(path):
     return examples
 
 
-def examples_from_rows(rows, version):
+def examples_from_rows(rows, version, skip_misplaced=False):
     """SquadExamples from rows as Hugging Face `datasets` gives "squad" (version "v1.1") or "squad_v2"
     ("v2.0"): {"id", "title", "context", "question", "answers": {"text": [...], "answer_start": [...]}}.
-    In v2.0 a row with empty lists is an unanswerable question; v1.1 has none."""
+    In v2.0 a row with empty lists is an unanswerable question; v1.1 has none. skip_misplaced: leave out
+    an answer whose text is not at its answer_start, and a question left with none, as run_squad.py
+    skips an answer it cannot find, where a file of one's own stops at it (len(rows) - len(examples)
+    then says how many questions were left out)."""
     if version not in VERSIONS:
         raise ValueError(f"unknown SQuAD version {version!r}: use 'v1.1' (datasets' \"squad\") or 'v2.0' "
                          "(\"squad_v2\")")
@@ -159,7 +162,13 @@ def examples_from_rows(rows, version):
         if not texts and version == "v1.1":
             raise ValueError(f"{at}: the question has no answers, which SQuAD v1.1 never has; "
                              "for squad_v2 rows pass version='v2.0'")
-        examples.append(make_example(at, id, required(row, "question", str, at, row_shape),
-                                     required(row, "context", str, at, row_shape), texts, starts,
-                                     is_impossible=not texts, title=row.get("title", "")))
+        context = required(row, "context", str, at, row_shape)
+        answerable = bool(texts)
+        if skip_misplaced:
+            placed = [(text, start) for text, start in zip(texts, starts) if context[start:start + len(text)] == text]
+            texts, starts = [text for text, _ in placed], [start for _, start in placed]
+            if answerable and not texts:
+                continue
+        examples.append(make_example(at, id, required(row, "question", str, at, row_shape), context, texts, starts,
+                                     is_impossible=not answerable, title=row.get("title", "")))
     return examples

@@ -8,7 +8,8 @@ question scores the best of its gold answers; the totals are percentages over al
 v2.0 differs in two ways. An unanswerable question's only gold answer is "" (no answer), and only an
 empty prediction matches it. And a text with no words left after normalizing scores F1 1 against
 another such text (v1.1 gives 0: no shared words). v2.0 also reports answerable (HasAns_) and
-unanswerable (NoAns_) questions apart. A question without a prediction scores 0.
+unanswerable (NoAns_) questions apart. A question without a prediction scores 0, as evaluate-v1.1.py
+counts it (evaluate-v2.0.py leaves it out of its totals); tinybert always predicts every question.
 """
 
 import re

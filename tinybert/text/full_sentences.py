@@ -14,9 +14,11 @@ def sentences_that_fit(documents, room):
     """(sentence, starts_a_document) in reading order, every sentence of more than `room` tokens cut into
     pieces of `room` (the last piece shorter); only a document's first piece starts it."""
     for document in documents:
-        for number, sentence in enumerate(document):
+        first = True  # the document's first piece (an empty sentence yields none)
+        for sentence in document:
             for start in range(0, len(sentence), room):
-                yield sentence[start:start + room], number == 0 and start == 0
+                yield sentence[start:start + room], first
+                first = False
 
 
 def pack_full_sentences(documents, max_seq_length, cls_id, sep_id):

@@ -1,10 +1,12 @@
 """Labelled sentences and sentence pairs from tab-separated files, in the layouts GLUE ships.
 
-Three layouts, told apart by the first line:
+Four layouts, told apart by the first line:
   MRPC       a header "Quality  #1 ID  #2 ID  #1 String  #2 String": the label, two ids, then the pair
   RTE-like   a header "index  sentence1  sentence2  label" (also "index  sentence  label"): index first,
-             label last, the text(s) between
+             label last, the text(s) between (RTE, QNLI, WNLI)
+  SST-2      a header "sentence  label": the sentence, then its label
   plain      no header: "label  text" or "label  text  text_b" on every line
+(CoLA, QQP, STS-B and MNLI ship wider rows: give their examples as plain lines, or use --task.)
 and the same without labels, for examples to predict: GLUE's test files ("index  #1 ID  #2 ID  #1 String
  #2 String" for MRPC, "index  sentence1  sentence2" or "index  sentence" for the others), or plain
 "text" or "text  text_b" lines.
@@ -37,10 +39,12 @@ def layout_of(first_line, labelled=True):
         return "MRPC", 5, 0, (3, 4), True
     if fields[0] == "index" and fields[-1] == "label" and len(fields) in (3, 4):
         return "RTE", len(fields), len(fields) - 1, tuple(range(1, len(fields) - 1)), True
+    if fields == ["sentence", "label"]:
+        return "SST-2", 2, 1, (0,), True
     if len(fields) in (2, 3):
         return "plain", len(fields), 0, tuple(range(1, len(fields))), False
     raise ValueError(f"its first line has {fields_in(len(fields))}, which is no layout tinybert reads: "
-                     "use label<TAB>text[<TAB>text_b], or GLUE's MRPC or RTE files as they come")
+                     "use label<TAB>text[<TAB>text_b], or GLUE's MRPC, RTE, QNLI, WNLI or SST-2 files as they come")
 
 
 def unlabelled_layout_of(fields):

@@ -17,10 +17,10 @@ from .masking import mask_tokens
 
 IS_NEXT, NOT_NEXT = 0, 1    # NSP labels, as google-research/bert and Hugging Face
 IN_ORDER, SWAPPED = 0, 1    # SOP labels, as ALBERT
-TASKS = ("nsp", "sop", "none")  # none: RoBERTa's, the masked LM alone on packed full sentences
+SENTENCE_TASKS = ("nsp", "sop", "none")  # none: RoBERTa's, the masked LM alone on packed full sentences
 MASKINGS = ("dynamic", "static")
-IGNORE_INDEX = -100         # masked_labels at padded predictions, and the label of an input with no sentence
-                            # task: a loss skips them (and the sentence loss, which ignores nothing, refuses one)
+IGNORE_INDEX = -100         # masked_labels at padded predictions (the loss skips them), and the label of an input
+                            # with no sentence task (task none never calls the sentence loss: pretraining.forward)
 
 
 @dataclass(frozen=True)
@@ -145,8 +145,8 @@ def create_instances(documents, rng, max_seq_length=128, short_seq_prob=0.1, dup
     """Every document's pairs (or for task none, the packed inputs), dupe_factor times (each time with new
     splits), in random order, as create_training_instances. `rng` is a numpy Generator: the same state gives
     the same instances."""
-    if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}: use one of {', '.join(TASKS)}")
+    if task not in SENTENCE_TASKS:
+        raise ValueError(f"unknown task {task!r}: use one of {', '.join(SENTENCE_TASKS)}")
     if task == "nsp" and len(documents) < 2:
         raise ValueError(f"next-sentence prediction takes sentence B from another document, so it needs at "
                          f"least 2 documents; the corpus has {len(documents)} (a blank line separates documents)")
@@ -227,11 +227,10 @@ class PretrainingData:
         """One pass over the corpus: its instances, freshly drawn and shuffled, each with its mask."""
         instances = create_instances(self.documents, rng, self.max_seq_length, self.short_seq_prob,
                                      task=self.task, cls_id=self.ids.cls_id, sep_id=self.ids.sep_id)
+        what = {"nsp": "sentence pairs", "sop": "sentence-order pairs", "none": "packed inputs"}[self.task]
         if not instances:
-            raise ValueError("the corpus gives no sentence-order pairs: each needs a document of two "
-                             "sentences or more")
+            raise ValueError(f"the corpus gives no {what}: each pair needs a document of two sentences or more")
         if self.fill_a_batch_per_pass and len(instances) < self.batch_size:
-            what = "packed inputs" if self.task == "none" else "sentence pairs"
             raise ValueError(f"one pass over the corpus gives {len(instances)} {what}, fewer than one "
                              f"batch of {self.batch_size}: give a larger corpus, or a smaller --batch-size")
         return [(instance, mask_tokens(instance.token_ids, rng, self.ids.vocab_size, self.ids.special_ids,
