@@ -214,6 +214,13 @@ def main(hf_directory, out, corpus, log_every, **options):
         print(f"weights sha256, rank by rank: {' '.join(fingerprints)}", flush=True)
         save(model.module, hf_directory, out)
         print(f"saved {out}/ (back to tinybert: tinybert import-hf {out} --out DIRECTORY)", flush=True)
+    # The end, in an order that cannot deadlock. Gloo's worker threads free a finished collective's tensors,
+    # which takes Python's lock (the GIL), while DDP's teardown holds that lock and waits for those threads
+    # (PyTorch issue #56297). So this process keeps the last collective's handle until the group is gone,
+    # and frees it itself, at the return: no worker is then left with Python tensors to free.
+    everyone_here = dist.barrier(async_op=True)                               # rank 0 may still be saving
+    everyone_here.wait()
+    del model                                                                 # DDP holds the process group
     dist.destroy_process_group()
 
 
