@@ -64,6 +64,18 @@ def test_cross_entropy_mean_over_counted_positions_only():
     np.testing.assert_allclose(mean, per_position[[0, 2]].mean())
 
 
+def test_an_ignored_position_whose_logits_are_infinite_adds_nothing_not_nan():
+    logits = np.array([[1.0, 2.0, 0.5], [np.inf, -np.inf, np.inf], [0.1, 0.2, 0.3]])  # row 1: anything goes
+    x = Tensor(logits, requires_grad=True, dtype=np.float64)
+    with np.errstate(invalid="ignore"):  # the softmax of row 1 is inf - inf, computed and then left out
+        loss = ag.cross_entropy(x, np.array([1, -100, 2]))
+        loss.backward()
+    finite = ag.cross_entropy(Tensor(logits[[0, 2]], dtype=np.float64), np.array([1, 2])).item()
+    assert loss.item() == finite  # the mean of rows 0 and 2 alone
+    gradient = host(x.grad)
+    assert np.all(gradient[1] == 0.0) and np.all(np.isfinite(gradient))
+
+
 def test_a_batch_with_every_label_ignored_gives_loss_zero_and_zero_gradient():
     x = Tensor(np.ones((3, 5)), requires_grad=True)
     loss = ag.cross_entropy(x, np.full(3, -100))

@@ -56,12 +56,14 @@ def cross_entropy(logits, targets, ignore_index=-100, reduction="mean"):
     probabilities = scores.copy()                                         # (N, C), a softmax in place:
     row_max, row_total = softmax_last_axis(probabilities)                 # (N, 1), (N, 1)
     # -log softmax(z)[t] = log(sum(exp(z - max))) - (z[t] - max): no log of a probability that underflowed
-    losses = (xp.log(row_total[:, 0]) - (picked_scores - row_max[:, 0])) * counted  # (N,)
+    # where, not * counted: an ignored row may hold anything, inf too, and inf - inf times 0 is NaN
+    losses = xp.where(counted, xp.log(row_total[:, 0]) - (picked_scores - row_max[:, 0]), 0)  # (N,)
 
     def backward(grad):  # d -log softmax(z)[t]: dz = softmax(z) - onehot(t), zero at ignored rows
         row_grad = grad.reshape(-1) * counted                             # (N,)
         grad_scores = probabilities * row_grad[:, None]                   # (N, C)
         grad_scores[rows, picked] -= row_grad
+        grad_scores[~counted] = 0                                         # exactly 0 there, whatever they held
         return (grad_scores.reshape(logits.shape),)
 
     per_position = make_result(losses.reshape(targets.shape), "cross_entropy", (logits,), backward)
