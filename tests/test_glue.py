@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from devices import not_on_the_pretend_gpu
 from extras import needs_datasets
 from tinybert.checkpoint import save_checkpoint
 from tinybert.cli import main
@@ -173,6 +174,7 @@ def test_mnli_through_datasets_scores_matched_and_mismatched_and_picks_by_matche
     assert predicted.exit_code == 0 and predicted.stdout.strip() in names, predicted.output
 
 
+@not_on_the_pretend_gpu  # a fresh Python process
 def test_offline_with_nothing_cached_is_one_line_saying_how_to_get_the_data(micro_model, tmp_path):
     needs_datasets()
     offline = {**os.environ, "HF_HOME": str(tmp_path / "empty-cache"), "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1",

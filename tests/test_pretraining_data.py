@@ -6,7 +6,7 @@ and place it came from, and a test can check where sentence B really was."""
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import assume, given, strategies as st
 
 from tinybert.text.corpus import read_corpus, read_corpus_file, tokenize_documents
 from tinybert.text.full_sentences import pack_full_sentences
@@ -484,8 +484,12 @@ def unmasked(input_ids, positions, labels):
 def test_pretraining_data_gives_the_same_batches_for_a_seed_and_others_for_another(shape, seed, task, whole_word):
     documents, _ = numbered_corpus([lengths * 4 for lengths in shape])
     settings = dict(batch_size=4, max_seq_length=16, max_predictions_per_seq=4, task=task, whole_word=whole_word)
-    first, again, other = (first_batches(PretrainingData(documents, IDS, seed=s, **settings), 3)
-                           for s in (seed, seed, seed + 1))
+    try:
+        first, again, other = (first_batches(PretrainingData(documents, IDS, seed=s, **settings), 3)
+                               for s in (seed, seed, seed + 1))
+    except ValueError as error:  # a pass over so short a corpus may draw no sentence-order pair: nothing to compare
+        assume("no sentence-order pairs" not in str(error))
+        raise
     fields = ["input_ids", "segment_ids", "attention_mask", "masked_positions", "masked_labels",
               "next_sentence_labels"]
     same = lambda x, y: all(np.array_equal(getattr(a, f), getattr(b, f)) for a, b in zip(x, y) for f in fields)

@@ -25,8 +25,9 @@ def load(path, config, purpose):
     try:
         return datasets.load_dataset(path, config)
     except (ConnectionError, OSError) as error:  # no network, and nothing in the cache
-        raise ValueError(f"{purpose}: {path} ({config}) could not be downloaded, and is not in the datasets cache "
-                         f"({error}); run once with a network, or use local files") from None
+        name = f"{path} ({config})" if config else path
+        raise ValueError(f"{purpose}: {name} could not be downloaded, and is not in the datasets cache ({error}); "
+                         "run once with a network, or use local files") from None
 
 
 def load_glue(task):
@@ -39,8 +40,8 @@ def load_glue(task):
 
 def load_squad(task):
     """(training SquadExamples, dev SquadExamples, how many questions were left out) of SQuAD v1.1
-    ("squad") or v2.0 ("squad_v2"): a question whose answers are none of them at their answer_start is
-    left out, as run_squad.py does, not the whole load stopped."""
+    ("squad") or v2.0 ("squad_v2"). A question none of whose answers is at its answer_start is left out,
+    as run_squad.py leaves out what it cannot find, rather than the whole load stopped."""
     path, version = SQUAD[task]
     splits = load(path, None, f"--task {task}")
     train, dev = (examples_from_rows(splits[split], version, skip_misplaced=True) for split in ("train", "validation"))
