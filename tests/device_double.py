@@ -9,6 +9,8 @@ Code that runs on NumPy can still fail on CuPy, in two ways that NumPy never com
 `pytest --device-double` installs this module as `cupy` and makes "cuda" the default device (conftest.py): every tensor of a test
 then holds a DeviceArray, so host-only code in an op fails the test on the CPU, as it would on a GPU.
 Explicit copies stay allowed, as in CuPy: `cupy.asarray(numpy_array)` to the device, `.get()` back.
+Every read back to the host (`.get()`, `float(x)`, `bool(x)`, `.item()`, ...) is counted in
+DeviceArray.host_reads: on a GPU each one makes the host wait until the device has caught up.
 """
 
 import math
@@ -67,6 +69,7 @@ class DeviceArray(np.lib.mixins.NDArrayOperatorsMixin):
     """An array on the pretend GPU: NumPy inside, CuPy's rules at the border."""
 
     __cuda_array_interface__ = {}  # what marks an array as a GPU array (tinybert's backend.device_of)
+    host_reads = 0  # how many times a value was brought back to the host (each makes the host wait for a GPU)
 
     def __init__(self, array):
         self.array = array
@@ -84,9 +87,19 @@ class DeviceArray(np.lib.mixins.NDArrayOperatorsMixin):
     def __array_function__(self, function, types, args, kwargs):
         return wrap(function(*unwrap(args), **unwrap(kwargs)))
 
+    def read_back(self, convert):
+        DeviceArray.host_reads += 1
+        return convert(self.array)
+
     def get(self):
         """A NumPy copy: the explicit way back to the host."""
-        return self.array.copy()
+        return self.read_back(np.copy)
+
+    def item(self, *index):
+        return self.read_back(lambda array: array.item(*index))
+
+    def tolist(self):
+        return self.read_back(lambda array: array.tolist())
 
     def __getattr__(self, name):  # shape, dtype, reshape, sum, astype, T, ...
         if name.startswith("__"):  # not __array_interface__ and the like: NumPy would read the memory through them
@@ -109,16 +122,16 @@ class DeviceArray(np.lib.mixins.NDArrayOperatorsMixin):
         return (wrap(row) for row in self.array)
 
     def __float__(self):
-        return float(self.array)
+        return self.read_back(float)
 
     def __int__(self):
-        return int(self.array)
+        return self.read_back(int)
 
     def __index__(self):
-        return self.array.__index__()
+        return self.read_back(lambda array: array.__index__())
 
     def __bool__(self):
-        return bool(self.array)
+        return self.read_back(bool)
 
     def __repr__(self):
         return f"DeviceArray({self.array!r})"

@@ -1,16 +1,20 @@
 """The optimizers, schedules and clipping against their closed forms, written out here in NumPy."""
 
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import device_double
 from devices import host, on_device
 from strategies import arrays, shapes
 from tinybert import nn
 from tinybert.autograd import Tensor, mse_loss
 from tinybert.optim import (SGD, Adam, AdamW, LRScheduler, clip_grad_norm, inverse_square_root, linear_warmup_decay,
                             parameter_groups)
+from tinybert.optim.clipping import CLIP_EPS
 
 learning_rates = st.floats(1e-4, 1.0)
 momenta = st.floats(0.0, 0.99)
@@ -256,11 +260,11 @@ def test_clipping_bounds_the_global_norm_and_keeps_the_direction(data, max_norm)
     weights = [parameter(np.zeros(grad.shape), grad) for grad in grads]
     norm_before = np.sqrt(sum(np.sum(grad ** 2) for grad in grads))
     returned = clip_grad_norm(weights, max_norm)
-    assert returned == pytest.approx(norm_before, rel=1e-12)
+    assert float(returned) == pytest.approx(norm_before, rel=1e-12)
     norm_after = np.sqrt(sum(np.sum(host(weight.grad) ** 2) for weight in weights))
     assert norm_after <= max_norm
-    if norm_before <= max_norm:
-        assert all(np.array_equal(host(weight.grad), grad) for weight, grad in zip(weights, grads))  # untouched
+    if norm_before + CLIP_EPS <= max_norm:  # multiplied by exactly 1: unchanged
+        assert all(np.array_equal(host(weight.grad), grad) for weight, grad in zip(weights, grads))
     else:
         for weight, grad in zip(weights, grads):
             # atol: a subnormal gradient (5e-324) may round to 0 or to itself, scaled in another order
@@ -269,7 +273,7 @@ def test_clipping_bounds_the_global_norm_and_keeps_the_direction(data, max_norm)
 
 def test_clipping_zero_gradients_gives_zero_not_nan():
     weight = parameter([1.0, 2.0], [0.0, 0.0])
-    assert clip_grad_norm([weight, parameter([3.0])], max_norm=1.0) == 0.0
+    assert float(clip_grad_norm([weight, parameter([3.0])], max_norm=1.0)) == 0.0
     np.testing.assert_array_equal(host(weight.grad), [0.0, 0.0])
 
 
@@ -278,6 +282,21 @@ def test_clipping_keeps_float32_gradients_float32():
     weight.grad = on_device(np.full(3, 10.0, dtype=np.float32))
     clip_grad_norm([weight], max_norm=1.0)
     assert weight.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("grad_value", [10.0, 0.01])  # clipped, and left as it is
+def test_clipping_and_an_adamw_step_never_make_the_host_wait_for_the_device(monkeypatch, grad_value):
+    monkeypatch.setitem(sys.modules, "cupy", device_double.cupy)  # the pretend GPU, whatever the test run's device
+    weights = [nn.Parameter(np.ones(shape, dtype=np.float32), device="cuda") for shape in [(4, 3), (3,)]]
+    for weight in weights:
+        weight.grad = device_double.cupy.full(weight.shape, grad_value, dtype=np.float32)
+    optimizer = AdamW(weights, lr=0.1)
+    reads_before = device_double.DeviceArray.host_reads
+    norm = clip_grad_norm(weights, max_norm=1.0)
+    optimizer.step()
+    assert device_double.DeviceArray.host_reads == reads_before  # no float(), bool() or .get() on the way
+    assert float(norm) == pytest.approx(grad_value * np.sqrt(15), rel=1e-6)
+    assert device_double.DeviceArray.host_reads == reads_before + 1  # the counter does count a read
 
 
 # ---- bad arguments ---------------------------------------------------------------------------------

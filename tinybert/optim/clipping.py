@@ -8,8 +8,9 @@ CLIP_EPS = 1e-6  # torch's: the clipped norm lands just under max_norm, never ov
 
 def clip_grad_norm(parameters, max_norm):
     """Scale every gradient by one factor so that all of them together, as one long vector, have an L2
-    norm of at most `max_norm`; gradients already that small are left untouched. Parameters whose grad
-    is None are skipped. Returns the norm before clipping, as a Python float (worth logging)."""
+    norm of at most `max_norm`; gradients already that small are left as they are. Parameters whose grad
+    is None are skipped. Returns the norm before clipping, as a 0-d array on the gradients' device, as
+    torch returns a tensor: `float()` it to log it (0.0 when no parameter has a gradient)."""
     if not max_norm > 0:
         raise ValueError(f"max_norm={max_norm!r} must be positive: it is the largest gradient norm allowed, "
                          "e.g. 1.0")
@@ -18,10 +19,12 @@ def clip_grad_norm(parameters, max_norm):
         return 0.0
     xp = backend.array_module(grads[0])
     # ||g|| = sqrt(sum over all elements of g^2): each gradient's g . g as one dot product (no g * g array;
-    # BLAS adds in the gradient's precision, plenty for a clipping threshold), added up on the device,
-    # one number brought back
-    norm = float(xp.sqrt(xp.stack([xp.vdot(grad, grad) for grad in grads]).sum()))
-    if norm > max_norm:
-        for grad in grads:
-            grad *= max_norm / (norm + CLIP_EPS)  # g = g * max_norm / (||g|| + eps)
+    # BLAS adds in the gradient's precision, plenty for a clipping threshold), added up on the device
+    norm = xp.sqrt(xp.stack([xp.vdot(grad, grad) for grad in grads]).sum())
+    # g = g * min(1, max_norm / (||g|| + eps)), computed where the gradients are: every gradient is
+    # multiplied, by exactly 1 when it is small enough, because asking `norm > max_norm` in Python would
+    # make the host wait for a GPU to finish the whole backward before it could queue the optimizer's work
+    factor = xp.minimum(max_norm / (norm + CLIP_EPS), 1)
+    for grad in grads:
+        grad *= factor
     return norm
