@@ -126,11 +126,11 @@ def test_a_loss_that_becomes_nan_stops_finetuning_with_exit_code_one_and_saves_n
 
 def logged(directory):
     """From a run's metrics.jsonl: (step, epoch, whether an epoch ended) of every step, and its numbers:
-    the loss, and at an epoch's end the dev accuracy and F1."""
+    the loss, and at an epoch's end the dev accuracy and F1 and the epoch's mean training loss."""
     records = [json.loads(line) for line in (directory / "metrics.jsonl").read_text().splitlines()]
     steps = [(record["step"], record["epoch"], "dev" in record) for record in records]
-    numbers = [value for record in records
-               for value in [record["loss"]] + (list(record["dev"]["scores"].values()) if "dev" in record else [])]
+    numbers = [value for record in records for value in [record["loss"]] + (
+        [*record["dev"]["scores"].values(), record["dev"]["train_loss"]] if "dev" in record else [])]
     return steps, numbers
 
 
@@ -171,6 +171,7 @@ def test_ctrl_c_saves_a_run_that_resumes_to_the_same_losses_as_one_never_stopped
     assert resumed.exit_code == 0, resumed.output
     assert_same_run(split, tmp_path / "whole")  # steps 1..9 and the three epochs' dev results
     assert resumed.stdout.splitlines()[-2] == whole.stdout.splitlines()[-2].replace(str(tmp_path / "whole"), str(split))
+    assert resumed.stdout.splitlines()[-1] == whole.stdout.splitlines()[-1]  # the results row names the pretrained model
     kept, expected = (np.load(path / "model.npz") for path in (split, tmp_path / "whole"))
     for name in expected.files:  # the best epoch's weights
         np.testing.assert_allclose(kept[name], expected[name], rtol=run_to_run_tolerance(), atol=run_to_run_tolerance())
@@ -180,6 +181,8 @@ def test_ctrl_c_saves_a_run_that_resumes_to_the_same_losses_as_one_never_stopped
     (["--resume", "{out}", "--model", "{model}"], "leave out --model and --out"),
     (["--model", "{model}"], "give the pretrained model (--model) and the directory to write (--out), or --resume"),
     (["--resume", "{model}"], "holds no unfinished fine-tuning run (no in-progress/ in it)"),
+    (["--model", "{model}", "--out", "{out}", "--null-threshold", "1.5"],
+     "--null-threshold is for question answering: use it with --task squad or squad_v2"),
 ])
 def test_finetune_options_that_do_not_fit_together_are_one_line_and_exit_code_two(finetuned, tmp_path, arguments,
                                                                                  message):

@@ -15,7 +15,7 @@ from devices import not_on_the_pretend_gpu
 from extras import needs_datasets
 from tinybert.checkpoint import save_checkpoint
 from tinybert.cli import main
-from tinybert.glue import TASKS, evaluate, labelled_texts, results_line
+from tinybert.glue import TASKS, labelled_texts, results_line, score_predictions
 from tinybert.models.bert import BertConfig, BertForPreTraining
 from tinybert.text import BertTokenizer, train_wordpiece_vocab
 
@@ -75,12 +75,12 @@ def test_rows_as_datasets_gives_them_become_labelled_texts_as_glues_tsv_files_wr
 
 def test_each_task_scores_with_its_own_metrics():
     # CoLA: TP 1, FP 0, FN 1, TN 2 -> (1*2 - 0) / sqrt(1 * 2 * 2 * 3) = 2 / sqrt(12)
-    assert evaluate(TASKS["cola"], np.array([1, 0, 0, 0]), np.array([1, 1, 0, 0]), ["0", "1"]) == {
+    assert score_predictions(TASKS["cola"], np.array([1, 0, 0, 0]), np.array([1, 1, 0, 0]), ["0", "1"]) == {
         "matthews": pytest.approx(2 / 12 ** 0.5)}
     # MRPC: F1 of label "1" (TP 1, FP 1, FN 0: 2/3), then accuracy (2 of 3)
-    assert evaluate(TASKS["mrpc"], np.array([1, 1, 0]), np.array([1, 0, 0]), ["0", "1"]) == {
+    assert score_predictions(TASKS["mrpc"], np.array([1, 1, 0]), np.array([1, 0, 0]), ["0", "1"]) == {
         "f1": pytest.approx(2 / 3), "accuracy": pytest.approx(2 / 3)}
-    assert evaluate(TASKS["stsb"], np.array([0.5, 1.0, 4.0]), np.array([1.0, 2.0, 3.0])) == {
+    assert score_predictions(TASKS["stsb"], np.array([0.5, 1.0, 4.0]), np.array([1.0, 2.0, 3.0])) == {
         "pearson": pytest.approx(np.corrcoef([0.5, 1.0, 4.0], [1.0, 2.0, 3.0])[0, 1]), "spearman": pytest.approx(1.0)}
 
 

@@ -58,6 +58,22 @@ def test_predict_answers_a_squad_file_as_the_official_json_with_the_best_epochs_
     assert predicted.stderr == f"{scores} on {len(questions)} questions (SQuAD v1.1 scoring)\n"
 
 
+def test_predict_unlabelled_answers_questions_that_come_without_answers(squad_run, tmp_path):
+    directory, dev, _ = squad_run
+    questions = json.loads(dev.read_text())
+    for article in questions["data"]:
+        for paragraph in article["paragraphs"]:
+            for question in paragraph["qas"]:
+                del question["answers"]  # as a test file comes
+    unlabelled = tmp_path / "test.json"
+    unlabelled.write_text(json.dumps(questions))
+    labelled = run("predict", "--model", directory / "qa", dev)
+    answered = run("predict", "--model", directory / "qa", "--unlabelled", unlabelled)
+    assert answered.exit_code == 0, answered.output
+    assert json.loads(answered.stdout) == json.loads(labelled.stdout)
+    assert answered.stderr == f"answered {len(read_squad(dev))} questions\n"
+
+
 def test_a_malformed_squad_file_is_one_line_naming_it_and_exit_code_two(squad_run, tmp_path):
     directory, dev, _ = squad_run
     bad = tmp_path / "bad.json"
@@ -98,11 +114,17 @@ def test_squad_through_datasets_maps_its_rows(squad_run, tmp_path, monkeypatch):
     rows = [{"id": example.id, "title": "", "context": example.context, "question": example.question,
              "answers": {"text": example.answers, "answer_start": example.answer_starts}}
             for example in read_squad(dev)]
-    local = datasets.DatasetDict({"train": datasets.Dataset.from_list(rows), "validation": datasets.Dataset.from_list(rows)})
+    misplaced = {**rows[0], "answers": {"text": rows[0]["answers"]["text"], "answer_start": [0]}}
+    train, validation = rows[1:] + [misplaced], [misplaced] + rows[1:]
+    local = datasets.DatasetDict({"train": datasets.Dataset.from_list(train),
+                                  "validation": datasets.Dataset.from_list(validation)})
     asked = []
     monkeypatch.setattr(datasets, "load_dataset", lambda path, name: asked.append((path, name)) or local)
     result = run("finetune", "--task", "squad", "--model", directory / "pretrained", "--out", tmp_path / "qa",
                  "--epochs", 1, "--seq-length", 48, "--doc-stride", 16, "--max-query-length", 16)
     assert result.exit_code == 0, result.output
     assert asked == [("rajpurkar/squad", None)]
+    # the misplaced answer leaves its training question out, as run_squad.py; the dev question keeps it as a text
+    assert "note: left out 1 training questions whose answers are not at their answer_start" in result.stderr
+    assert json.loads((tmp_path / "qa" / "trainer_state.json").read_text())["history"][0]["total"] == len(rows)
     assert result.stdout.splitlines()[-1].startswith("| SQuAD v1.1 | exact match/F1 | ")

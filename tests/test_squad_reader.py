@@ -7,7 +7,7 @@ import json
 import pytest
 
 from extras import needs_datasets
-from tinybert.squad.reader import SquadExample, examples_from_rows, has_unanswerable, read_squad
+from tinybert.squad.reader import SquadExample, examples_from_rows, read_squad, version_of
 
 CONTEXT = "Ada Lovelace was born in London in 1815. She wrote the first program."
 V2 = {"version": "v2.0", "data": [{"title": "Ada", "paragraphs": [{"context": CONTEXT, "qas": [
@@ -35,7 +35,7 @@ def test_a_v2_file_gives_answerable_and_unanswerable_examples(tmp_path):
     assert examples == [
         SquadExample("q1", "Where was Ada born?", CONTEXT, ("London", "in London"), (25, 22), False, "Ada"),
         SquadExample("q2", "Where was Babbage born?", CONTEXT, (), (), True, "Ada")]
-    assert has_unanswerable(examples)
+    assert version_of(examples) == "v2.0"
 
 
 def test_a_v1_file_without_is_impossible_gives_answerable_examples(tmp_path):
@@ -45,7 +45,22 @@ def test_a_v1_file_without_is_impossible_gives_answerable_examples(tmp_path):
     del questions[0]["is_impossible"]
     examples = read_squad(written(tmp_path, v1))
     assert [example.answers for example in examples] == [("London", "in London")]
-    assert not has_unanswerable(examples)
+    assert version_of(examples) == "v1.1"
+
+
+def test_dev_questions_keep_their_answers_as_texts_and_test_questions_need_none(tmp_path):
+    misplaced = written(tmp_path, changed(put(*QUESTION_1, "answers", 0, "answer_start", to=0)), "misplaced.json")
+    with pytest.raises(ValueError, match="answer 'London' is not at answer_start 0"):
+        read_squad(misplaced)  # training labels each window with the answer's place, so it must be right
+    q1, q2 = read_squad(misplaced, "dev")  # scored as texts only, as the official scripts do
+    assert (q1.answers, q1.answer_starts, q2.is_impossible) == (("London", "in London"), (), True)
+    no_answers = changed(drop(*QUESTION_1, "answers"))
+    with pytest.raises(ValueError, match="question 'q1' has no \"answers\""):
+        read_squad(written(tmp_path, no_answers), "dev")
+    q1, q2 = read_squad(written(tmp_path, no_answers), "test")
+    assert (q1.id, q1.question, q1.answers, q2.answers, q2.is_impossible) == ("q1", "Where was Ada born?", (), (), False)
+    with pytest.raises(ValueError, match="unknown use 'eval' of SQuAD questions: use 'train', 'dev' or 'test'"):
+        read_squad(written(tmp_path, V2), "eval")
 
 
 def drop(*keys):
@@ -152,3 +167,5 @@ def test_rows_with_a_misplaced_answer_stop_the_reader_unless_asked_to_skip_them_
         examples_from_rows(rows, "v1.1")
     kept = examples_from_rows(rows, "v1.1", skip_misplaced=True)
     assert [(example.id, example.answers, example.answer_starts) for example in kept] == [("good", ("Oslo",), (17,))]
+    dev = examples_from_rows(rows, "v1.1", "dev", skip_misplaced=True)  # dev answers are only compared as texts
+    assert [(example.id, example.answers) for example in dev] == [("good", ("Oslo", "Oslo")), ("lost", ("Rome",))]

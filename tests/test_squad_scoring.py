@@ -3,7 +3,7 @@
 import pytest
 
 from tinybert.squad.reader import SquadExample
-from tinybert.squad.scoring import evaluate, exact_match, f1_v1, f1_v2, normalize_answer
+from tinybert.squad.scoring import exact_match, f1_v1, f1_v2, normalize_answer, score_answers
 
 
 def test_normalize_lowercases_and_removes_punctuation_articles_and_extra_space():
@@ -37,32 +37,42 @@ UNANSWERABLE = [SquadExample("n1", "?", "c", is_impossible=True), SquadExample("
 def test_v1_scores_the_best_gold_answer_and_a_missing_prediction_as_zero():
     # a1: "city of Paris" vs "Paris": F1 2 * (1/3) * 1 / (4/3) = 0.5; vs "the city of Paris" -> exact, 1
     # a2: no prediction: 0. exact = (1 + 0) / 2 = 50 %, F1 = (1 + 0) / 2 = 50 %
-    assert evaluate(ANSWERABLE, {"a1": "city of Paris"}) == {"exact_match": 50.0, "f1": 50.0, "total": 2,
-                                                            "scoring": "v1.1"}
+    assert score_answers(ANSWERABLE, {"a1": "city of Paris"}) == {"exact_match": 50.0, "f1": 50.0, "total": 2,
+                                                                  "scoring": "v1.1"}
     # a1: "Paris 1815" vs "Paris": precision 1/2, recall 1, F1 2/3; a2: "1815 AD" vs "1815": F1 2/3
-    assert evaluate(ANSWERABLE, {"a1": "Paris 1815", "a2": "1815 AD"})["f1"] == pytest.approx(100 * 2 / 3)
+    assert score_answers(ANSWERABLE, {"a1": "Paris 1815", "a2": "1815 AD"})["f1"] == pytest.approx(100 * 2 / 3)
 
 
 def test_v2_scores_unanswerable_questions_by_an_empty_prediction_and_reports_the_split():
     examples = ANSWERABLE + UNANSWERABLE
     predictions = {"a1": "Paris", "a2": "", "n1": "", "n2": "London"}
     # HasAns: a1 exact 1, a2 "" against "1815" 0 -> 50 %; NoAns: n1 1, n2 0 -> 50 %; overall 2 of 4 -> 50 %
-    assert evaluate(examples, predictions) == {
+    assert score_answers(examples, predictions) == {
         "exact_match": 50.0, "f1": 50.0, "total": 4, "scoring": "v2.0",
         "HasAns_exact": 50.0, "HasAns_f1": 50.0, "HasAns_total": 2,
         "NoAns_exact": 50.0, "NoAns_f1": 50.0, "NoAns_total": 2}
     # the answerable questions alone, scored as v1.1: a1 right, a2 wrong
-    assert evaluate(ANSWERABLE, predictions, "v1.1")["exact_match"] == 50.0
+    assert score_answers(ANSWERABLE, predictions, "v1.1")["exact_match"] == 50.0
 
 
 def test_v2_drops_gold_answers_that_normalize_to_nothing():
     example = SquadExample("t", "?", "the", ("the",), (0,))
     # v2.0: the gold "the" normalizes to "" and is dropped, leaving [""]: an empty prediction is right
-    assert evaluate([example], {"t": ""}, "v2.0")["exact_match"] == 100.0
-    assert evaluate([example], {"t": "the"}, "v1.1") == {"exact_match": 100.0, "f1": 0.0, "total": 1,
-                                                         "scoring": "v1.1"}  # v1.1: equal, but no shared word
+    assert score_answers([example], {"t": ""}, "v2.0")["exact_match"] == 100.0
+    assert score_answers([example], {"t": "the"}, "v1.1") == {"exact_match": 100.0, "f1": 0.0, "total": 1,
+                                                              "scoring": "v1.1"}  # v1.1: equal, but no shared word
 
 
-def test_an_unknown_version_is_a_clear_error():
+def test_v2_reports_only_the_groups_that_have_questions_as_evaluate_v2_does():
+    answerable_only = score_answers(ANSWERABLE, {"a1": "Paris", "a2": "1815"}, "v2.0")
+    assert answerable_only["HasAns_total"] == 2 and not any(key.startswith("NoAns_") for key in answerable_only)
+    unanswerable_only = score_answers(UNANSWERABLE, {"n1": "", "n2": ""})
+    assert unanswerable_only["NoAns_exact"] == 100.0 and not any(key.startswith("HasAns_") for key in unanswerable_only)
+
+
+def test_an_unknown_version_or_an_unanswerable_question_in_v1_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown SQuAD version 'v3'"):
-        evaluate(ANSWERABLE, {}, "v3")
+        score_answers(ANSWERABLE, {}, "v3")
+    with pytest.raises(ValueError, match="question 'n1' is unanswerable, which SQuAD v1.1 scoring cannot score: "
+                                         "score with version 'v2.0'"):
+        score_answers(ANSWERABLE + UNANSWERABLE, {}, "v1.1")

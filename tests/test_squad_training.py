@@ -1,14 +1,15 @@
 """Fine-tuning for SQuAD end to end: a tiny BERT learns the generated data set well above chance, the
 saved model answers as the trained one did, and the run says which scoring it used."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from tinybert.checkpoint import CheckpointError, save_checkpoint
 from tinybert.models.bert import BertConfig, BertForPreTraining
-from tinybert.squad import (SquadSettings, load_question_answerer, predict_answers, read_squad, save_squad,
-                            start_squad, train_squad, write_synthetic_squad)
-from tinybert.squad.scoring import evaluate
+from tinybert.squad import (SquadExample, SquadSettings, load_question_answerer, predict_answers, read_squad,
+                            save_squad, score_answers, start_squad, train_squad, write_synthetic_squad)
 from tinybert.text import BertTokenizer, train_wordpiece_vocab
 
 
@@ -34,7 +35,7 @@ def random_span_f1(examples, seed=0):
         words, length = example.context.split(), len(example.answers[0].split())
         start = rng.integers(0, len(words) - length + 1)
         guesses[example.id] = " ".join(words[start:start + length])
-    return evaluate(examples, guesses)["f1"]
+    return score_answers(examples, guesses)["f1"]
 
 
 @pytest.fixture(scope="module")
@@ -72,11 +73,23 @@ def test_a_tiny_bert_learns_to_answer_well_above_chance(trained):
 def test_the_saved_model_answers_as_the_trained_one_and_keeps_its_settings(trained, tmp_path):
     run, history, dev, _ = trained
     save_squad(run, tmp_path / "qa")
-    model, tokenizer, settings = load_question_answerer(tmp_path / "qa")
-    assert settings == run.settings and tokenizer.tokens == run.tokenizer.tokens
-    answers = predict_answers(model, tokenizer, dev, settings)
-    assert answers == predict_answers(run.model, run.tokenizer, dev, run.settings)
-    assert evaluate(dev, answers)["f1"] == max(result["f1"] for result in history)  # the best epoch's weights
+    model, tokenizer, settings, trained_on = load_question_answerer(tmp_path / "qa")
+    assert settings == run.settings and tokenizer.tokens == run.tokenizer.tokens and trained_on == "v1.1"
+    answers = predict_answers(model, tokenizer, dev, settings, trained_on)
+    assert answers == predict_answers(run.model, run.tokenizer, dev, run.settings, run.trained_on)
+    assert score_answers(dev, answers)["f1"] == max(result["f1"] for result in history)  # the best epoch's weights
+
+
+def test_whether_the_model_may_answer_nothing_is_its_own_not_the_other_questions(trained):
+    run, _, dev, _ = trained
+    always_abstain = dataclasses.replace(run.settings, null_score_threshold=-1e9)  # "" wherever "" is allowed
+    unanswerable = [SquadExample("none-" + example.id, example.question, "Nobody was born here.", is_impossible=True)
+                    for example in dev[:3]]
+    alone = predict_answers(run.model, run.tokenizer, dev, always_abstain, "v1.1")
+    beside_unanswerable = predict_answers(run.model, run.tokenizer, dev + unanswerable, always_abstain, "v1.1")
+    assert all(alone.values()) and alone == {id: beside_unanswerable[id] for id in alone}  # v1.1: always an answer
+    as_if_trained_on_v2 = predict_answers(run.model, run.tokenizer, dev, always_abstain, "v2.0")
+    assert set(as_if_trained_on_v2.values()) == {""}  # v2.0: may answer nothing, among answerable questions too
 
 
 def test_a_checkpoint_of_another_task_is_not_a_question_answerer(trained, tmp_path):
@@ -95,11 +108,12 @@ def test_training_on_v1_and_scoring_a_v2_dev_file_says_so(tmp_path):
     result = train_squad(run)[0]
     assert (result["trained_on"], result["scoring"]) == ("v1.1", "v2.0")
     assert result["NoAns_total"] == 2 and result["HasAns_total"] == 2 * 6
+    assert result["NoAns_exact"] == 0.0  # a model trained on v1.1 always answers, so never right where none is
 
 
 def test_settings_and_data_that_cannot_work_are_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="max_seq_length=64 leaves no room for the context after a question of "
-                                         "max_query_length=64"):
+                                         "up to max_query_length=64"):
         SquadSettings(max_seq_length=64)
     with pytest.raises(ValueError, match="doc_stride must be at least 1, not 0"):
         SquadSettings(doc_stride=0)

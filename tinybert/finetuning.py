@@ -41,24 +41,39 @@ class FinetuneSettings:
     weight_decay: float = 0.01
     seed: int = 0
     glue_task: str | None = None      # a GLUE task's name (its metrics, or a regression), None for a labelled file
+    pretrained_model: str | None = None  # the directory of the pretrained model the run started from
 
     @property
     def task(self):
         return glue.task_named(self.glue_task)
 
 
+class EpochsOfBatches:
+    """What a classifier's run and a question answerer's run (squad/training.py) share: `settings.epochs`
+    passes over their `training_size` inputs, in batches of `settings.batch_size`, the last one smaller."""
+
+    @property
+    def steps_per_epoch(self):
+        return math.ceil(self.training_size / self.settings.batch_size)
+
+    @property
+    def total_steps(self):
+        return self.settings.epochs * self.steps_per_epoch
+
+
 @dataclass
-class FinetuneRun:
+class FinetuneRun(EpochsOfBatches):
     """Everything a fine-tuning run holds, so that it can be stepped, evaluated, saved and resumed."""
     settings: FinetuneSettings
     tokenizer: object                 # the pretrained model's BertTokenizer
     model: BertForSequenceClassification
     labels: list                      # the label names, in the order of the model's outputs; None for a regression
-    optimizer: AdamW
-    scheduler: LRScheduler
     train_examples: object            # LabelledTexts
     dev_sets: dict                    # {name: LabelledTexts}: "dev", or MNLI's "matched" and "mismatched"
+    optimizer: AdamW = None           # both set by attach_optimizer
+    scheduler: LRScheduler = None
     step: int = 0
+    epoch_losses: list = field(default_factory=list)  # the training losses of this epoch's steps so far
     history: list = field(default_factory=list)  # the dev results of every finished epoch
     best_state: dict = None           # the weights of the best epoch so far
     train_truth: np.ndarray = field(init=False)  # (N,) every training example's label number, or its number
@@ -67,12 +82,8 @@ class FinetuneRun:
         self.train_truth = truth_of(self.train_examples, self.labels)
 
     @property
-    def steps_per_epoch(self):
-        return math.ceil(len(self.train_examples.labels) / self.settings.batch_size)
-
-    @property
-    def total_steps(self):
-        return self.settings.epochs * self.steps_per_epoch
+    def training_size(self):
+        return len(self.train_examples.labels)
 
 
 def truth_of(examples, labels):
@@ -125,11 +136,14 @@ def check_labels(train_examples, dev_sets, task):
     return labels
 
 
-def new_run(settings, tokenizer, model, labels, train_examples, dev_sets):
-    optimizer = AdamW(parameter_groups(model, settings.weight_decay), lr=settings.learning_rate, eps=1e-6)
-    run = FinetuneRun(settings, tokenizer, model, labels, optimizer, None, train_examples, dev_sets)
+def attach_optimizer(run):
+    """Give `run` (an EpochsOfBatches with a model and settings) AdamW, with no decay on biases and LayerNorm
+    weights, and BERT's schedule: the learning rate rises linearly over warmup_fraction of all the steps,
+    then falls linearly to 0 at the last. Returns the run."""
+    settings = run.settings
+    run.optimizer = AdamW(parameter_groups(run.model, settings.weight_decay), lr=settings.learning_rate, eps=1e-6)
     warmup = int(settings.warmup_fraction * run.total_steps)
-    run.scheduler = LRScheduler(optimizer, lambda number: linear_warmup_decay(number, warmup, run.total_steps))
+    run.scheduler = LRScheduler(run.optimizer, lambda number: linear_warmup_decay(number, warmup, run.total_steps))
     return run
 
 
@@ -144,7 +158,7 @@ def start_finetune(pretrained, tokenizer, train_examples, dev_sets, settings):
     ag.manual_seed(settings.seed)
     model = BertForSequenceClassification(pretrained.config, output_count(labels))
     model.bert.load_state_dict(pretrained.bert.state_dict())
-    return new_run(settings, tokenizer, model, labels, train_examples, dev_sets)
+    return attach_optimizer(FinetuneRun(settings, tokenizer, model, labels, train_examples, dev_sets))
 
 
 @functools.lru_cache(maxsize=1)
@@ -154,12 +168,12 @@ def epoch_order(seed, epoch, count):
     return np.random.default_rng([seed, epoch]).permutation(count)
 
 
-def next_rows(run, count):
-    """(epoch, rows) of the run's next step: its epoch (from 1), and which of the `count` training inputs
-    make its batch, in the epoch's order."""
+def next_rows(run):
+    """(epoch, rows) of the run's next step: its epoch (from 1), and which of its training inputs make its
+    batch, in the epoch's order."""
     epoch, position = divmod(run.step, run.steps_per_epoch)
     size = run.settings.batch_size
-    return epoch + 1, epoch_order(run.settings.seed, epoch + 1, count)[position * size:(position + 1) * size]
+    return epoch + 1, epoch_order(run.settings.seed, epoch + 1, run.training_size)[position * size:(position + 1) * size]
 
 
 def take_step(run, loss, epoch):
@@ -181,7 +195,7 @@ def take_step(run, loss, epoch):
 
 def finetune_step(run):
     """One optimizer step on the next batch; returns its metrics (take_step)."""
-    epoch, rows = next_rows(run, len(run.train_examples.labels))
+    epoch, rows = next_rows(run)
     run.model.train()
     inputs = encode_examples(run.tokenizer, run.train_examples, rows, run.settings.max_seq_length)
     logits = run.model(*inputs)  # (B, labels)
@@ -195,7 +209,7 @@ def dev_scores(run):
     scores = {}
     for name, examples in run.dev_sets.items():
         predicted = predict(run.model, run.tokenizer, examples, run.settings.max_seq_length)
-        for metric, value in glue.evaluate(run.settings.task, predicted, truth_of(examples, run.labels),
+        for metric, value in glue.score_predictions(run.settings.task, predicted, truth_of(examples, run.labels),
                                            run.labels).items():
             scores[metric if len(run.dev_sets) == 1 else f"{name} {metric}"] = value
     return scores
@@ -207,29 +221,42 @@ def deciding_score(result):
     return -math.inf if math.isnan(value) else value
 
 
-def end_epoch(run, train_loss):
-    """Score the dev sets after an epoch; keep the weights if they are the best so far. Returns the result."""
-    result = {"epoch": len(run.history) + 1, "scores": dev_scores(run), "train_loss": train_loss}
-    best = not run.history or deciding_score(result) > max(deciding_score(earlier) for earlier in run.history)
-    result["best"] = best
+def record_epoch(run, result, score_of):
+    """Add an epoch's dev result to the run's history, marked "best" when score_of(result) beats every
+    earlier epoch's, and then keep the model's weights as the best so far. Returns the result."""
+    result["best"] = not run.history or score_of(result) > max(map(score_of, run.history))
     run.history.append(result)
-    if best:
+    if result["best"]:
         run.best_state = run.model.state_dict()
     return result
 
 
-def train_classifier(run, on_step=None):
-    """Take the run's remaining steps, scoring the dev set after each epoch; on_step(metrics) after each
-    step (the metrics of an epoch's last step hold the epoch's dev result as "dev"). Returns the history;
-    the model is left holding the best epoch's weights."""
+def train_epochs(run, take_a_step, end_epoch, on_step=None):
+    """Take the run's remaining steps, take_a_step(run) each; after an epoch's last step, end_epoch(run, the
+    mean training loss of the epoch's steps) scores the dev set and returns the epoch's result.
+    on_step(metrics) after each step (the metrics of an epoch's last step hold its result as "dev").
+    Returns the history; the model is left holding the best epoch's weights."""
     while run.step < run.total_steps:
-        metrics = finetune_step(run)
+        metrics = take_a_step(run)
+        run.epoch_losses.append(metrics["loss"])
         if run.step % run.steps_per_epoch == 0:
-            metrics["dev"] = end_epoch(run, metrics["loss"])
+            metrics["dev"] = end_epoch(run, float(np.mean(run.epoch_losses)))
+            run.epoch_losses = []
         if on_step:
             on_step(metrics)
     run.model.load_state_dict(run.best_state)
     return run.history
+
+
+def end_epoch(run, train_loss):
+    """Score the dev sets after an epoch; keep the weights if they are the best so far. Returns the result."""
+    return record_epoch(run, {"epoch": len(run.history) + 1, "scores": dev_scores(run), "train_loss": train_loss},
+                        deciding_score)
+
+
+def train_classifier(run, on_step=None):
+    """Train the classifier to the end of its run (train_epochs), scoring the dev sets after each epoch."""
+    return train_epochs(run, finetune_step, end_epoch, on_step)
 
 
 def run_settings(run):
@@ -245,8 +272,8 @@ def save_best(run, directory):
 
 def save_progress(run, directory):
     """Write what resume_finetune needs into `directory`/in-progress: weights, optimizer, step, history."""
-    trainer_state = {"step": run.step, "history": run.history, "train_examples": len(run.train_examples.labels),
-                     "engine_generator": backend.generator("cpu").bit_generator.state}
+    trainer_state = {"step": run.step, "epoch_losses": run.epoch_losses, "history": run.history,
+                     "train_examples": run.training_size, "engine_generator": backend.generator("cpu").bit_generator.state}
     save_checkpoint(Path(directory) / IN_PROGRESS, run.model, run.tokenizer, run_settings(run), run.optimizer,
                     trainer_state)
 
@@ -270,6 +297,7 @@ def resume_finetune(directory, examples_for):
         settings = FinetuneSettings(**{name: saved["settings"].get(name, default)  # glue_task is newer than some runs
                                        for name, default in asdict(FinetuneSettings()).items()})
         labels, step, history = saved["settings"]["labels"], trainer_state["step"], trainer_state["history"]
+        epoch_losses = trainer_state.get("epoch_losses", [])  # newer than some runs: their mean starts at the resume
         started_with, generator_state = trainer_state["train_examples"], trainer_state["engine_generator"]
     except KeyError as error:
         raise CheckpointError(f"{in_progress} is a damaged checkpoint: it has no {error}") from None
@@ -278,10 +306,10 @@ def resume_finetune(directory, examples_for):
     if given != labels or len(train_examples.labels) != started_with:
         raise ValueError(f"the run started on {started_with} training examples labelled {labels}; this training "
                          f"file has {len(train_examples.labels)} labelled {given}: resume with the run's own files")
-    run = new_run(settings, tokenizer, model, labels, train_examples, dev_sets)
+    run = attach_optimizer(FinetuneRun(settings, tokenizer, model, labels, train_examples, dev_sets))
     for _ in range(step):  # replay the schedule; the optimizer's averages come from disk
         run.scheduler.step()
-    run.step, run.history = step, history
+    run.step, run.epoch_losses, run.history = step, epoch_losses, history
     load_optimizer_state(in_progress, run.optimizer)
     if run.history:
         run.best_state = read_arrays(Path(directory) / "model.npz")

@@ -39,7 +39,7 @@ TASKS = {task.name: task for task in (
     Task("rte", ("sentence1", "sentence2"), named_labels=True),
     Task("wnli", ("sentence1", "sentence2")),
 )}
-LABELLED_FILE = Task("labelled file", metrics=("accuracy", "f1"))  # --train/--dev without --task: as before
+LABELLED_FILE = Task("labelled file", metrics=("accuracy", "f1"))  # --train/--dev without --task: any labels
 METRIC_TITLES = {"accuracy": "accuracy", "f1": "F1", "matthews": "Matthews corr.", "pearson": "Pearson",
                  "spearman": "Spearman", "exact_match": "exact match"}  # the last: SQuAD's
 
@@ -54,12 +54,12 @@ def task_named(name):
 
 
 def positive_label(labels):
-    """The label F1 and Matthews count as positive: "1" where the labels are 0 and 1 (MRPC, QQP, CoLA),
-    else the first in order."""
+    """The label F1 and Matthews count as positive: "1" whenever it is one of the labels (MRPC's, QQP's and
+    CoLA's 0 and 1), else the first label in sorted order."""
     return "1" if "1" in labels else labels[0]
 
 
-def evaluate(task, predicted, truth, labels=None):
+def score_predictions(task, predicted, truth, labels=None):
     """{metric: value} of one dev set: predicted and truth are label numbers (positions in `labels`), or
     numbers for a regression."""
     positive = None if task.regression else labels.index(positive_label(labels))

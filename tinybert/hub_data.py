@@ -39,13 +39,14 @@ def load_glue(task):
 
 
 def load_squad(task):
-    """(training SquadExamples, dev SquadExamples, how many questions were left out) of SQuAD v1.1
-    ("squad") or v2.0 ("squad_v2"). A question none of whose answers is at its answer_start is left out,
-    as run_squad.py leaves out what it cannot find, rather than the whole load stopped."""
+    """(training SquadExamples, dev SquadExamples, how many training questions were left out) of SQuAD v1.1
+    ("squad") or v2.0 ("squad_v2"). A training question none of whose answers is at its answer_start is
+    left out, as run_squad.py leaves out what it cannot find, rather than the whole load stopped; the dev
+    questions keep every answer, as texts to score against, as the official scripts do."""
     path, version = SQUAD[task]
     splits = load(path, None, f"--task {task}")
-    train, dev = (examples_from_rows(splits[split], version, skip_misplaced=True) for split in ("train", "validation"))
-    return train, dev, len(splits["train"]) + len(splits["validation"]) - len(train) - len(dev)
+    train = examples_from_rows(splits["train"], version, "train", skip_misplaced=True)
+    return train, examples_from_rows(splits["validation"], version, "dev"), len(splits["train"]) - len(train)
 
 
 def load_wikitext(name):

@@ -7,7 +7,7 @@ import click
 from ..checkpoint import CheckpointError, load_checkpoint, saved_task
 from ..finetuning import (FinetuneSettings, deciding_score, finish, load_classifier, predict, resume_finetune,
                           save_best, save_progress, start_finetune, train_classifier, truth_of)
-from ..glue import TASKS, describe, evaluate as evaluate_task, positive_label, results_line, task_named
+from ..glue import TASKS, describe, positive_label, results_line, score_predictions, task_named
 from ..hub_data import SQUAD as SQUAD_TASKS, load_glue
 from ..nn import StateDictError
 from ..pretraining import TrainingDiverged
@@ -16,6 +16,17 @@ from ..text.labelled_tsv import read_labelled_tsv
 from .base import (InputError, Interrupted, RunError, check_out_holds, device_option, main, make_room_for,
                    reported_as_input_errors, show_or_write, train_with_a_log)
 from .squad import answer_questions, finetune_squad
+
+SQUAD_OPTIONS = {"doc_stride": "--doc-stride", "max_query_length": "--max-query-length",  # setting: its option
+                 "max_answer_length": "--max-answer-length", "null_score_threshold": "--null-threshold"}
+
+
+def default(name):
+    """An option's default as --help shows it: the classifier's, and the question answerer's where it differs."""
+    classifier, squad = getattr(FinetuneSettings, name, None), getattr(SquadSettings, name)
+    if classifier is None:
+        return f"[default: {squad}]"
+    return f"[default: {classifier}" + ("]" if classifier == squad else f"; {squad} for squad]")
 
 
 @main.command()
@@ -31,28 +42,26 @@ from .squad import answer_questions, finetune_squad
 @click.option("--dev", "dev_path", type=click.Path(dir_okay=False),
               help="Held-out examples, same layout.")
 @click.option("--out", type=click.Path(file_okay=False), help="The directory for the best model.")
-@click.option("--epochs", default=None, type=click.IntRange(min=1),
-              help=f"[default: {FinetuneSettings.epochs}; {SquadSettings.epochs} for squad]")
-@click.option("--lr", "learning_rate", default=FinetuneSettings.learning_rate, show_default=True)
-@click.option("--warmup", "warmup_fraction", default=FinetuneSettings.warmup_fraction, show_default=True,
-              type=click.FloatRange(0, 1), help="The fraction of all steps spent warming up.")
-@click.option("--batch-size", default=FinetuneSettings.batch_size, show_default=True, type=click.IntRange(min=1))
-@click.option("--seq-length", "max_seq_length", default=None, type=click.IntRange(min=3),
-              help=f"[default: {FinetuneSettings.max_seq_length}; {SquadSettings.max_seq_length} for squad]")
-@click.option("--doc-stride", default=SquadSettings.doc_stride, show_default=True, type=click.IntRange(min=1),
-              help="squad: how far apart the windows of a long context start, in word pieces.")
-@click.option("--max-query-length", default=SquadSettings.max_query_length, show_default=True,
-              type=click.IntRange(min=1), help="squad: questions are cut to this many word pieces.")
-@click.option("--max-answer-length", default=SquadSettings.max_answer_length, show_default=True,
-              type=click.IntRange(min=1), help="squad: the longest answer, in word pieces.")
-@click.option("--null-threshold", "null_score_threshold", default=SquadSettings.null_score_threshold,
-              show_default=True, help="squad_v2: answer nothing when the no-answer score beats the best span's by more.")
-@click.option("--seed", default=FinetuneSettings.seed, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), help=default("epochs"))
+@click.option("--lr", "learning_rate", type=float, help=default("learning_rate"))
+@click.option("--warmup", "warmup_fraction", type=click.FloatRange(0, 1),
+              help="The fraction of all steps spent warming up " + default("warmup_fraction") + ".")
+@click.option("--batch-size", type=click.IntRange(min=1), help=default("batch_size"))
+@click.option("--seq-length", "max_seq_length", type=click.IntRange(min=3), help=default("max_seq_length"))
+@click.option("--doc-stride", type=click.IntRange(min=1),
+              help="squad: how far apart the windows of a long context start, in word pieces " + default("doc_stride"))
+@click.option("--max-query-length", type=click.IntRange(min=1),
+              help="squad: questions are cut to this many word pieces " + default("max_query_length"))
+@click.option("--max-answer-length", type=click.IntRange(min=1),
+              help="squad: the longest answer, in word pieces " + default("max_answer_length"))
+@click.option("--null-threshold", "null_score_threshold", type=float,
+              help="squad_v2: answer nothing when the no-answer score beats the best span's by more "
+                   + default("null_score_threshold"))
+@click.option("--seed", type=int, help=default("seed"))
 @click.option("--resume", type=click.Path(file_okay=False), default=None,
               help="The --out directory of a stopped run, to go on with (with its own settings and the same files).")
 @device_option
-def finetune(model_directory, task, train_path, dev_path, out, resume, doc_stride, max_query_length,
-             max_answer_length, null_score_threshold, **options):
+def finetune(model_directory, task, train_path, dev_path, out, resume, **options):
     """Fine-tune a pretrained BERT to label sentences or sentence pairs (or score them, for STS-B), or to
     answer questions (SQuAD); report the dev scores after every epoch and save the best epoch's model.
     Ctrl-C saves the run, and --resume goes on with it. The last line is the best epoch's results as a
@@ -62,16 +71,17 @@ def finetune(model_directory, task, train_path, dev_path, out, resume, doc_strid
     if not resume and not (model_directory and out):
         raise InputError("give the pretrained model (--model) and the directory to write (--out), or --resume")
     if bool(train_path) != bool(dev_path) or not (train_path or task or resume):
-        raise InputError("give both --train and --dev files, or --task with a GLUE task to load them through datasets")
+        raise InputError("give both --train and --dev files, or --task with a GLUE task or squad / squad_v2 to load "
+                         "them through datasets")
     if task in SQUAD_TASKS:
         if resume:
             raise InputError("a SQuAD run does not resume: run it again (its best epoch so far is saved in --out)")
         with reported_as_input_errors(ValueError):
-            settings = SquadSettings(**with_defaults(options, SquadSettings), doc_stride=doc_stride,
-                                     max_query_length=max_query_length, max_answer_length=max_answer_length,
-                                     null_score_threshold=null_score_threshold)
+            settings = SquadSettings(**with_defaults(options, SquadSettings))
         return finetune_squad(task, model_directory, train_path, dev_path, out, settings)
-    options = with_defaults(options, FinetuneSettings)
+    squad_only = [flag for name, flag in SQUAD_OPTIONS.items() if options.pop(name) is not None]
+    if squad_only:
+        raise InputError(f"{squad_only[0]} is for question answering: use it with --task squad or squad_v2")
     out = resume or out
     if not resume:
         check_out_holds(out, "classification")
@@ -81,7 +91,8 @@ def finetune(model_directory, task, train_path, dev_path, out, resume, doc_strid
         else:
             pretrained, tokenizer, _, _ = load_checkpoint(model_directory)
             run = start_finetune(pretrained, tokenizer, *finetune_data(task, train_path, dev_path),
-                                 FinetuneSettings(**options, glue_task=task))
+                                 FinetuneSettings(**with_defaults(options, FinetuneSettings), glue_task=task,
+                                                  pretrained_model=str(model_directory)))
     make_room_for(out, directory=True)
     try:
         train_with_a_log(train_classifier, run, out, report_epoch, save_best, save_progress, resumed=bool(resume))
@@ -100,11 +111,12 @@ def finetune(model_directory, task, train_path, dev_path, out, resume, doc_strid
         f" (F1 of label {positive_label(run.labels)!r})"
     click.echo(f"best: epoch {best['epoch']}, {describe(best['scores'])}{positive}; saved to {out}/")
     data = run.settings.glue_task.upper() if run.settings.glue_task and not train_path else Path(train_path).name
-    click.echo(results_line(data, best["scores"], model_directory or out, best["epoch"], run.settings.epochs))
+    click.echo(results_line(data, best["scores"], run.settings.pretrained_model or out, best["epoch"],
+                            run.settings.epochs))
 
 
 def with_defaults(options, settings_class):
-    """The options, those left out (None: --epochs, --seq-length) given the settings class's defaults."""
+    """The options, those left out (None) given the settings class's defaults."""
     return {name: getattr(settings_class, name) if value is None else value for name, value in options.items()}
 
 
@@ -119,7 +131,7 @@ def finetune_data(glue_task, train_path, dev_path):
 
 
 def report_epoch(result):
-    click.echo(f"epoch {result['epoch']}: {describe(result['scores'])}  (last training loss {result['train_loss']:.3f})")
+    click.echo(f"epoch {result['epoch']}: {describe(result['scores'])}  (mean training loss {result['train_loss']:.3f})")
 
 
 @main.command("predict")
@@ -137,7 +149,7 @@ def predict_command(model_directory, out_path, unlabelled, data_path):
     if out_path:
         make_room_for(out_path)
     if saved_task(model_directory) == "squad":
-        return answer_questions(model_directory, out_path, data_path)
+        return answer_questions(model_directory, out_path, data_path, unlabelled)
     with reported_as_input_errors(CheckpointError, StateDictError, OSError, ValueError):
         model, tokenizer, labels, settings = load_classifier(model_directory)
         examples = read_labelled_tsv(data_path, labelled=not unlabelled)
@@ -148,7 +160,7 @@ def predict_command(model_directory, out_path, unlabelled, data_path):
         return
     with reported_as_input_errors(ValueError):
         truth = truth_of(examples, labels)
-    scores = evaluate_task(task_named(settings.get("glue_task")), predicted, truth, labels)
+    scores = score_predictions(task_named(settings.get("glue_task")), predicted, truth, labels)
     click.echo(f"{describe(scores)} on {len(predicted)} examples", err=True)
 
 

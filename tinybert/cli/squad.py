@@ -10,8 +10,8 @@ from ..glue import describe, results_line
 from ..hub_data import load_squad
 from ..nn import StateDictError
 from ..pretraining import TrainingDiverged
-from ..squad import (evaluate as score_answers, load_question_answerer, predict_answers, read_squad, save_squad,
-                     start_squad, train_squad)
+from ..squad import (load_question_answerer, predict_answers, read_squad, save_squad, score_answers, start_squad,
+                     train_squad)
 from .base import (Interrupted, RunError, check_out_holds, make_room_for, reported_as_input_errors, show_or_write,
                    train_with_a_log)
 
@@ -32,12 +32,12 @@ def finetune_squad(task, model_directory, train_path, dev_path, out, settings):
     with reported_as_input_errors(CheckpointError, StateDictError, OSError, ValueError):
         pretrained, tokenizer, _, _ = load_checkpoint(model_directory)
         if train_path:
-            train_examples, dev_examples = read_squad(train_path), read_squad(dev_path)
+            train_examples, dev_examples = read_squad(train_path, "train"), read_squad(dev_path, "dev")
         else:
             train_examples, dev_examples, left_out = load_squad(task)
             if left_out:
-                click.echo(f"note: left out {left_out} questions whose answers are not at their answer_start, as "
-                           "run_squad.py does", err=True)
+                click.echo(f"note: left out {left_out} training questions whose answers are not at their answer_start, "
+                           "as run_squad.py does", err=True)
         run = start_squad(pretrained, tokenizer, train_examples, dev_examples, settings)
     make_room_for(out, directory=True)
     try:
@@ -55,14 +55,17 @@ def finetune_squad(task, model_directory, train_path, dev_path, out, settings):
                             settings.epochs))
 
 
-def answer_questions(model_directory, out_path, data_path):
+def answer_questions(model_directory, out_path, data_path, unlabelled):
     """`tinybert predict` with a question-answering model: {question id: answer} as JSON, and the official
-    exact match and F1 against the file's answers."""
+    exact match and F1 against the file's answers (unless `unlabelled`: questions without answers)."""
     with reported_as_input_errors(CheckpointError, StateDictError, OSError, ValueError):
-        model, tokenizer, settings = load_question_answerer(model_directory)
-        examples = read_squad(data_path)
-    answers = predict_answers(model, tokenizer, examples, settings)
+        model, tokenizer, settings, trained_on = load_question_answerer(model_directory)
+        examples = read_squad(data_path, "test" if unlabelled else "dev")
+    answers = predict_answers(model, tokenizer, examples, settings, trained_on)
     show_or_write(json.dumps(answers, indent=1, ensure_ascii=False) + "\n", out_path)
+    if unlabelled:
+        click.echo(f"answered {len(examples)} questions", err=True)
+        return
     scores = score_answers(examples, answers)
     click.echo(f"{describe(squad_scores(scores))} on {len(examples)} questions (SQuAD {scores['scoring']} scoring)",
                err=True)

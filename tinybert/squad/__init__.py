@@ -8,12 +8,12 @@ Read in the order the data flows: reader (SQuAD JSON, or Hugging Face rows, to S
 """
 
 from .features import SquadFeatures, squad_features
-from .reader import SquadExample, examples_from_rows, has_unanswerable, read_squad
-from .scoring import evaluate, normalize_answer
+from .reader import SquadExample, examples_from_rows, read_squad, version_of
+from .scoring import normalize_answer, score_answers
 from .synthetic import synthetic_squad, write_synthetic_squad
 from .training import (SquadRun, SquadSettings, load_question_answerer, predict_answers, save_squad, start_squad,
                        train_squad)
 
-__all__ = ["SquadExample", "read_squad", "examples_from_rows", "has_unanswerable", "SquadFeatures", "squad_features",
-           "evaluate", "normalize_answer", "SquadSettings", "SquadRun", "start_squad", "train_squad", "predict_answers",
+__all__ = ["SquadExample", "read_squad", "examples_from_rows", "version_of", "SquadFeatures", "squad_features",
+           "score_answers", "normalize_answer", "SquadSettings", "SquadRun", "start_squad", "train_squad", "predict_answers",
            "save_squad", "load_question_answerer", "synthetic_squad", "write_synthetic_squad"]

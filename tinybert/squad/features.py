@@ -88,8 +88,9 @@ def improve_answer_span(pieces, first, last, answer_pieces):
 
 
 def answer_pieces_span(example, context, tokenizer):
-    """(first piece, last piece) of the example's first answer in its context, or None if it has none."""
-    if example.is_impossible:
+    """(first piece, last piece) of the example's first answer in its context, or None if it has none or its
+    place is unknown (a dev or test question: reader.USES)."""
+    if not example.answer_starts:
         return None
     text, start = example.answers[0], example.answer_starts[0]
     first_char = start + len(text) - len(text.lstrip("".join(WHITESPACE)))  # the answer's first and last
@@ -146,12 +147,18 @@ def example_windows(question_ids, context, answer_span, tokenizer, max_seq_lengt
                 is_max_context=best_window[piece] == windows)
 
 
-def squad_features(examples, tokenizer, max_seq_length=384, doc_stride=128, max_query_length=64):
-    """SquadFeatures of every window of every example (run_squad.py's defaults: 384, 128, 64)."""
+def check_room(max_seq_length, max_query_length, doc_stride):
+    """A ValueError unless a window of max_seq_length pieces has room for some context after a question of
+    max_query_length pieces and 3 special tokens, and windows move on by at least one piece."""
     if max_seq_length - max_query_length - 3 < 1 or doc_stride < 1:
         raise ValueError(f"max_seq_length={max_seq_length} leaves no room for the context after a question of up to "
                          f"max_query_length={max_query_length} pieces and 3 special tokens, or doc_stride={doc_stride} "
                          "is below 1: give max_seq_length > max_query_length + 3 and doc_stride >= 1")
+
+
+def squad_features(examples, tokenizer, max_seq_length=384, doc_stride=128, max_query_length=64):
+    """SquadFeatures of every window of every example (run_squad.py's defaults: 384, 128, 64)."""
+    check_room(max_seq_length, max_query_length, doc_stride)
     if not examples:
         raise ValueError("there are no examples to make features of: give at least one SquadExample")
     pieces_of_word, context_of_text, contexts, rows = {}, {}, [], []

@@ -14,6 +14,10 @@ A SQuAD file is one JSON object:
 v2.0 adds "is_impossible": an unanswerable question has no answers (and may have "plausible_answers",
 which nothing scores). Every check below names the file, the article, the paragraph and the question,
 says what is wrong and what is expected, in one line.
+
+What is read depends on the questions' use (USES), as in run_squad.py and the official scripts: training
+questions need each answer at its answer_start (the windows are labelled with its place); dev questions
+keep their answers as texts to score against, answer_start unread; test questions need no answers at all.
 """
 
 import json
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 VERSIONS = ("v1.1", "v2.0")
+USES = ("train", "dev", "test")
 
 
 @dataclass(frozen=True)
@@ -29,30 +34,38 @@ class SquadExample:
     id: str
     question: str
     context: str
-    answers: tuple = ()          # the gold answer texts; () for an unanswerable question
-    answer_starts: tuple = ()    # the character in `context` where each answer begins
+    answers: tuple = ()          # the gold answer texts; () for an unanswerable question (or a test question)
+    answer_starts: tuple = ()    # the character in `context` where each answer begins; () unless read for training
     is_impossible: bool = False  # SQuAD v2.0: the context does not answer the question
     title: str = ""
 
 
-def has_unanswerable(examples):
-    """True when some example is unanswerable: the examples are SQuAD v2.0's kind, and scored as v2.0."""
-    return any(example.is_impossible for example in examples)
+def version_of(examples):
+    """"v2.0" when some example is unanswerable (SQuAD v2.0's kind, scored as v2.0), else "v1.1"."""
+    return "v2.0" if any(example.is_impossible for example in examples) else "v1.1"
 
 
-def make_example(where, id, question, context, answers, answer_starts, is_impossible, title=""):
-    """A SquadExample once its answers are checked: each is found at its answer_start in the context, and
-    an unanswerable question has none while an answerable one has at least one. `where` begins every
-    error message, saying where the question is."""
+def make_example(where, id, question, context, answers, answer_starts, is_impossible, title="", use="train"):
+    """A SquadExample for `use` (USES) once its answers are checked: an unanswerable question has none, an
+    answerable one at least one, each a non-empty text, and for training each is found at its answer_start
+    in the context. A test question keeps no answers. `where` begins every error message, saying where the
+    question is."""
+    if use not in USES:
+        raise ValueError(f"unknown use {use!r} of SQuAD questions: use 'train', 'dev' or 'test'")
+    if use == "test":
+        return SquadExample(id, question, context, title=title)
     if is_impossible and answers:
         raise ValueError(f"{where}: the question is marked \"is_impossible\" but has {len(answers)} answers; "
                          "an unanswerable question has \"answers\": [] (keep guesses in \"plausible_answers\")")
     if not is_impossible and not answers:
         raise ValueError(f"{where}: the question has no answers; give at least one {{\"text\", \"answer_start\"}}, "
                          "or mark it \"is_impossible\": true (SQuAD v2.0)")
-    for text, start in zip(answers, answer_starts):
+    for text in answers:
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f"{where}: an answer's text is {text!r}; expected the answer as a non-empty string")
+    if use == "dev":  # only scored: the official scripts compare texts, never places
+        return SquadExample(id, question, context, tuple(answers), (), is_impossible, title)
+    for text, start in zip(answers, answer_starts):
         if isinstance(start, bool) or not isinstance(start, int) or start < 0:
             raise ValueError(f"{where}: answer {text!r} has answer_start {start!r}; expected the character offset "
                              "(0 or more) where the answer begins in the context")
@@ -95,8 +108,8 @@ def declares_v1(top):
     return str(top.get("version", "")).lstrip("v").startswith("1")
 
 
-def read_squad(path):
-    """The SquadExamples of a SQuAD v1.1 or v2.0 JSON file, in the file's order."""
+def read_squad(path, use="train"):
+    """The SquadExamples of a SQuAD v1.1 or v2.0 JSON file, in the file's order, read for `use` (USES)."""
     top = parse_json(path)
     if not isinstance(top, dict) or not isinstance(top.get("data"), list):
         raise ValueError(f"{path} has no \"data\" list; a SQuAD file is {{\"version\": ..., \"data\": [articles]}}")
@@ -119,7 +132,7 @@ def read_squad(path):
                     raise ValueError(f"{at}: the id is used twice in the file; each question needs its own id")
                 seen.add(id)
                 question = required(qa, "question", str, at, question_shape)
-                answers = required(qa, "answers", list, at, question_shape)
+                answers = [] if use == "test" else required(qa, "answers", list, at, question_shape)
                 is_impossible = qa.get("is_impossible", False)
                 if not isinstance(is_impossible, bool):
                     raise ValueError(f"{at}: \"is_impossible\" is {is_impossible!r}; expected true or false")
@@ -130,20 +143,20 @@ def read_squad(path):
                 texts = [required(answer, "text", str, f"{at}, answer {number}", answer_shape)
                          for number, answer in enumerate(answers, 1)]
                 starts = [required(answer, "answer_start", int, f"{at}, answer {number}", answer_shape)
-                          for number, answer in enumerate(answers, 1)]
-                examples.append(make_example(at, id, question, context, texts, starts, is_impossible, title))
+                          for number, answer in enumerate(answers, 1)] if use == "train" else []
+                examples.append(make_example(at, id, question, context, texts, starts, is_impossible, title, use))
     if not examples:
         raise ValueError(f"{path} holds no questions; expected articles with paragraphs with \"qas\"")
     return examples
 
 
-def examples_from_rows(rows, version, skip_misplaced=False):
-    """SquadExamples from rows as Hugging Face `datasets` gives "squad" (version "v1.1") or "squad_v2"
-    ("v2.0"): {"id", "title", "context", "question", "answers": {"text": [...], "answer_start": [...]}}.
-    In v2.0 a row with empty lists is an unanswerable question; v1.1 has none. skip_misplaced: leave out
-    an answer whose text is not at its answer_start, and a question left with none, as run_squad.py
-    skips an answer it cannot find, where a file of one's own stops at it (len(rows) - len(examples)
-    then says how many questions were left out)."""
+def examples_from_rows(rows, version, use="train", skip_misplaced=False):
+    """SquadExamples for `use` (USES) from rows as Hugging Face `datasets` gives "squad" (version "v1.1") or
+    "squad_v2" ("v2.0"): {"id", "title", "context", "question", "answers": {"text": [...], "answer_start":
+    [...]}}. In v2.0 a row with empty lists is an unanswerable question; v1.1 has none. skip_misplaced (for
+    training): leave out an answer whose text is not at its answer_start, and a question left with none, as
+    run_squad.py skips an answer it cannot find, where a file of one's own stops at it (len(rows) -
+    len(examples) then says how many questions were left out)."""
     if version not in VERSIONS:
         raise ValueError(f"unknown SQuAD version {version!r}: use 'v1.1' (datasets' \"squad\") or 'v2.0' "
                          "(\"squad_v2\")")
@@ -164,11 +177,11 @@ def examples_from_rows(rows, version, skip_misplaced=False):
                              "for squad_v2 rows pass version='v2.0'")
         context = required(row, "context", str, at, row_shape)
         answerable = bool(texts)
-        if skip_misplaced:
+        if skip_misplaced and use == "train":
             placed = [(text, start) for text, start in zip(texts, starts) if context[start:start + len(text)] == text]
             texts, starts = [text for text, _ in placed], [start for _, start in placed]
             if answerable and not texts:
                 continue
         examples.append(make_example(at, id, required(row, "question", str, at, row_shape), context, texts, starts,
-                                     is_impossible=not answerable, title=row.get("title", "")))
+                                     is_impossible=not answerable, title=row.get("title", ""), use=use))
     return examples

@@ -8,15 +8,16 @@ question scores the best of its gold answers; the totals are percentages over al
 v2.0 differs in two ways. An unanswerable question's only gold answer is "" (no answer), and only an
 empty prediction matches it. And a text with no words left after normalizing scores F1 1 against
 another such text (v1.1 gives 0: no shared words). v2.0 also reports answerable (HasAns_) and
-unanswerable (NoAns_) questions apart. A question without a prediction scores 0, as evaluate-v1.1.py
-counts it (evaluate-v2.0.py leaves it out of its totals); tinybert always predicts every question.
+unanswerable (NoAns_) questions apart, each group where it has questions. A question without a
+prediction scores 0, as evaluate-v1.1.py counts it (evaluate-v2.0.py leaves it out of its totals);
+tinybert always predicts every question.
 """
 
 import re
 import string
 from collections import Counter
 
-from .reader import has_unanswerable
+from .reader import version_of
 
 ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 PUNCTUATION = frozenset(string.punctuation)
@@ -65,13 +66,18 @@ def percentages(exact, f1, prefix=""):
             f"{prefix}f1": 100 * sum(f1) / total if total else 0.0, f"{prefix}total": total}
 
 
-def evaluate(examples, predictions, version=None):
+def score_answers(examples, predictions, version=None):
     """{"exact_match", "f1", "total", "scoring"} in percent over the examples, from `predictions`
     {question id: answer text}. version "v1.1" or "v2.0"; None picks "v2.0" when some question is
-    unanswerable. v2.0 adds HasAns_exact, HasAns_f1, HasAns_total and NoAns_exact, NoAns_f1, NoAns_total."""
-    version = version or ("v2.0" if has_unanswerable(examples) else "v1.1")
+    unanswerable. v2.0 adds HasAns_exact, HasAns_f1, HasAns_total where some question is answerable, and
+    NoAns_exact, NoAns_f1, NoAns_total where some is not (as evaluate-v2.0.py)."""
+    version = version or version_of(examples)
     if version not in ("v1.1", "v2.0"):
         raise ValueError(f"unknown SQuAD version {version!r}: score with 'v1.1' or 'v2.0'")
+    unanswerable = next((example.id for example in examples if example.is_impossible), None)
+    if version == "v1.1" and unanswerable is not None:
+        raise ValueError(f"question {unanswerable!r} is unanswerable, which SQuAD v1.1 scoring cannot score: "
+                         "score with version 'v2.0'")
     f1_score = f1_v1 if version == "v1.1" else f1_v2
     exact, f1 = [], []
     for example in examples:
@@ -84,5 +90,6 @@ def evaluate(examples, predictions, version=None):
     if version == "v2.0":
         for prefix, answerable in (("HasAns_", True), ("NoAns_", False)):
             rows = [row for row, example in enumerate(examples) if example.is_impossible != answerable]
-            result.update(percentages([exact[row] for row in rows], [f1[row] for row in rows], prefix))
+            if rows:
+                result.update(percentages([exact[row] for row in rows], [f1[row] for row in rows], prefix))
     return result
