@@ -151,6 +151,18 @@ def test_predictive_local_attention_weighs_the_window_by_a_gaussian_around_p_t()
     np.testing.assert_allclose(host(attention(query, keys, values)[1].data), expected, rtol=1e-12)
 
 
+def test_padding_never_moves_predictive_local_attention():
+    rng = np.random.default_rng(10)
+    attention = random_parameters(LocalAttention(DotScore(), 2, predictive=True, query_dim=3, hidden_dim=4), seed=11)
+    query, keys, values = (random_tensor(rng, 2, length, 3) for length in (4, 6, 6))
+    is_real = np.arange(6) < np.array([[6], [3]])  # (B, S): the second sequence has 3 keys, then padding
+    context, weights = attention(query, keys, values, mask=on_device(is_real[:, None, :]))  # (B, 1, S) mask
+    alone_context, alone_weights = attention(query[1:], keys[1:, :3], values[1:, :3])  # its 3 keys, no padding
+    np.testing.assert_allclose(host(context.data[1:]), host(alone_context.data), rtol=1e-12)
+    np.testing.assert_allclose(host(weights.data[1:, :, :3]), host(alone_weights.data), rtol=1e-12)
+    assert np.all(host(weights.data[1, :, 3:]) == 0.0)
+
+
 def test_predictive_local_attention_needs_a_window_wider_than_one_key():
     with pytest.raises(ValueError, match="at least 1, not 0"):
         LocalAttention(DotScore(), 0, predictive=True, query_dim=3, hidden_dim=4)

@@ -139,8 +139,8 @@ class LocalAttention(Module):
 
     monotonic (local-m): p_t = t, for sources and targets that run roughly in step.
     predictive (local-p): p_t = (S - 1) sigmoid(v_p^T tanh(W_p h_t)) (equation 9, with positions counted
-    from 0, so that p_t lies among the keys 0 .. S - 1; in a padded batch S is the padded width), a
-    position the model predicts from the query; the weights inside the window are then multiplied by a
+    from 0, so that p_t lies among the keys 0 .. S - 1; S is the number of keys the mask lets the query
+    read, so a sequence's padding never moves its p_t), a position the model predicts from the query; the weights inside the window are then multiplied by a
     Gaussian around it, exp(-(s - p_t)^2 / (2 sigma^2)) with sigma = D / 2 (equation 10), so they no
     longer sum to 1 and the gradient reaches W_p and v_p through it. The window's edges are a mask:
     no gradient flows through where they fall.
@@ -160,17 +160,20 @@ class LocalAttention(Module):
             self.position_hidden = Linear(query_dim, hidden_dim, bias=False, init=init)  # W_p
             self.position_readout = Linear(hidden_dim, 1, bias=False, init=init)  # v_p
 
-    def aligned_positions(self, query, key_count):
-        """p_t for every query, (B, T, 1) (predictive) or (1, T, 1) (monotonic)."""
+    def aligned_positions(self, query, key_counts):
+        """p_t for every query, (B, T, 1) (predictive) or (1, T, 1) (monotonic). key_counts: S, the keys a
+        query may read: a number, or an array that broadcasts to (B, T, 1)."""
         if not self.predictive:
             return ag.Tensor(query.xp.arange(query.shape[1])[:, None], dtype=query.dtype)[None]  # (1, T, 1): p_t = t
         hidden = ag.tanh(self.position_hidden(query))  # (B, T, hidden_dim)
-        return (key_count - 1) * ag.sigmoid(self.position_readout(hidden))  # (B, T, 1), in [0, S - 1]
+        return ag.sigmoid(self.position_readout(hidden)) * (key_counts - 1)  # (B, T, 1), in [0, S - 1]
 
     def forward(self, query, keys, values, mask=None):
         """As Attention.forward: context (B, T, dv) and weights (B, T, S)."""
         xp, key_count = query.xp, keys.shape[1]
-        centre = self.aligned_positions(query, key_count)  # (B, T, 1)
+        # S for each query: every key, or those its mask row lets it read, (..., 1) as the mask's rows
+        key_counts = key_count if mask is None else xp.asarray(mask).sum(axis=-1, keepdims=True).astype(query.dtype)
+        centre = self.aligned_positions(query, key_counts)  # (B, T, 1)
         distance = ag.Tensor(xp.arange(key_count), dtype=query.dtype) - centre  # (B, T, S): s - p_t
         window = xp.abs(distance.data) <= self.half_width  # (B, T, S), True inside the window
         if mask is not None:
