@@ -5,7 +5,7 @@
     python examples/09_knowledge_tracing.py --fast           # 150 steps, to see it run
 
 A bank of 10 skills of 10 questions each, every question with a difficulty; students with an ability
-per skill work through a skill's questions in the book's order, a block at a time, and answer rightly
+per skill work through a skill's questions in question-id order, a block at a time, and answer rightly
 with probability sigmoid(ability - difficulty), an item-response model
 (tinybert/student_histories.py draws them, fresh students every step). 15% of each history's
 interactions are masked as BERT masks words, and the model (H 64, 2 layers, 4 heads) predicts each
@@ -21,8 +21,8 @@ Measured on 2 CPU cores (seed 0, 1,500 steps; 40 s):
     masked question accuracy 0.732   (always the most frequent question: 0.012)
     masked skill accuracy    0.856   (always the most frequent skill: 0.109)
     difficulty: correlation with the true one 0.839, squared error 0.0219   (from the response alone: 0.462, 0.0584)
-The skill comes first (a block's neighbours share it), then the question (the one after its left
-neighbour in the book), and the difficulty follows the question. With --difficulty-weight 1 the
+The skill comes first (a block's neighbours share it), then the question (within a block, the next
+id after its left neighbour's), and the difficulty follows the question. With --difficulty-weight 1 the
 difficulty lags (correlation 0.767, squared error 0.0305) while the question gains (accuracy 0.790):
 the weight decides how the shared encoder divides its effort between the tasks.
 """

@@ -159,7 +159,7 @@ def test_harder_questions_are_answered_correctly_less_often_as_the_item_response
     assert count.min() > 5000
 
 
-def test_histories_keep_to_the_bank_pad_at_the_end_and_follow_the_books_order():
+def test_histories_keep_to_the_bank_pad_at_the_end_and_follow_question_id_order():
     rng = np.random.default_rng(1)
     bank = draw_question_bank(rng, num_skills=5, questions_per_skill=8)
     histories = draw_student_histories(rng, bank, num_students=500, max_length=30, min_length=10, mean_block_length=6)
@@ -172,8 +172,8 @@ def test_histories_keep_to_the_bank_pad_at_the_end_and_follow_the_books_order():
     assert np.all(histories.responses[~is_real] == PAD_ID)
     numbers = histories.question_ids - NUM_SPECIAL_IDS  # (B, T) questions counted from 0, skill by skill
     previous, current, per_skill = numbers[:, :-1], numbers[:, 1:], bank.questions_per_skill
-    next_in_book = previous // per_skill * per_skill + (previous + 1) % per_skill  # the same skill's next, wrapping
-    follows = (current == next_in_book)[is_real[:, 1:]]
+    next_in_skill = previous // per_skill * per_skill + (previous + 1) % per_skill  # the same skill's next, wrapping
+    follows = (current == next_in_skill)[is_real[:, 1:]]
     assert abs(follows.mean() - 5 / 6) < 0.02  # a new block starts at 1 position in 6
 
 

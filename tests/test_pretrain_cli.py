@@ -199,13 +199,78 @@ def test_ctrl_c_saves_a_run_that_resumes_to_the_same_losses_as_one_never_stopped
     assert stopped.exit_code == 130, stopped.output
     assert f"interrupted: saved the run at step 3 to {tmp_path / 'split'}/" in stopped.stderr
     monkeypatch.setattr(pretraining, "train_step", honest_step)
-    resumed = run("pretrain", "--corpus", corpus, "--resume", tmp_path / "split", "--out", tmp_path / "split")
+    go_on_with = stopped.stderr.split("go on with ")[1].split()  # the command it prints, run as it is printed
+    assert go_on_with[:2] == ["tinybert", "pretrain"] and "--corpus" not in go_on_with
+    resumed = run(*go_on_with[1:])
     assert resumed.exit_code == 0, resumed.output
+    assert f"corpus: {corpus}, 12 documents" in resumed.output  # the run's own corpus, not the built-in one
 
     (split_steps, split_losses), (whole_steps, whole_losses) = (zip(*losses_by_step(tmp_path / name))
                                                                 for name in ("split", "whole"))
     assert split_steps == whole_steps == tuple(range(1, 7))
     np.testing.assert_allclose(split_losses, whole_losses, rtol=run_to_run_tolerance())  # loss for loss
+
+
+def test_a_resumed_run_goes_on_with_the_corpus_it_recorded_even_from_another_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    micro_corpus(tmp_path / "corpus.txt")
+    first = run("pretrain", "--corpus", "corpus.txt", "--out", "model", "--steps", 2, *MICRO)  # a relative path
+    assert first.exit_code == 0, first.output
+    saved = json.loads((tmp_path / "model" / "config.json").read_text())["settings"]
+    assert saved["corpus"] == str(tmp_path / "corpus.txt")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    resumed = run("pretrain", "--resume", tmp_path / "model", "--steps", 4)
+    assert resumed.exit_code == 0, resumed.output
+    assert f"corpus: {tmp_path / 'corpus.txt'}, 12 documents" in resumed.output
+    assert json.loads((tmp_path / "model" / "trainer_state.json").read_text())["step"] == 4
+
+
+def test_a_fresh_run_records_the_built_in_corpus_by_a_name_that_corpus_takes_back(tmp_path, monkeypatch):
+    import tinybert.cli.pretrain as pretrain_cli
+
+    monkeypatch.setattr(pretrain_cli, "python_reference_documents",  # the built-in corpus, quicker to train on
+                        lambda: pretrain_cli.read_corpus_file(micro_corpus(tmp_path / "corpus.txt")))
+    for arguments in ([], ["--corpus", "python-reference"]):
+        result = run("pretrain", "--out", tmp_path / "model", "--steps", 2, *arguments, *MICRO)
+        assert result.exit_code == 0, result.output
+        assert "corpus: the Python language reference (built in), 12 documents" in result.output
+        saved = json.loads((tmp_path / "model" / "config.json").read_text())["settings"]
+        assert saved["corpus"] == "python-reference"
+
+
+def test_resuming_with_another_corpus_is_refused_in_one_line(trained, tmp_path):
+    directory, corpus, _ = trained
+    other = micro_corpus(tmp_path / "other.txt", documents=15)
+    result = run("pretrain", "--corpus", other, "--resume", directory / "model", "--out", tmp_path / "again",
+                 "--steps", 5)
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert f"--corpus {other} (the run's is {corpus}): a resumed run goes on with its own corpus: leave out " \
+           "--corpus" in result.stderr
+    assert not (tmp_path / "again").exists()
+
+
+def test_a_checkpoint_that_does_not_record_its_corpus_resumes_only_with_one_and_then_records_it(trained, tmp_path):
+    _, corpus, _ = trained
+    older = copy_of_trained(trained, tmp_path / "older")  # as saved before runs recorded their corpus
+    config = json.loads((older / "config.json").read_text())
+    del config["settings"]["corpus"]
+    (older / "config.json").write_text(json.dumps(config))
+    refused = run("pretrain", "--resume", older, "--steps", 4)
+    assert refused.exit_code == 2 and refused.stderr.count("\n") == 1, refused.output
+    assert f"{older} does not record which corpus it was trained on" in refused.stderr
+    assert "give it with --corpus (--corpus python-reference for the built-in one)" in refused.stderr
+    resumed = run("pretrain", "--corpus", corpus, "--resume", older, "--steps", 4)
+    assert resumed.exit_code == 0, resumed.output
+    assert json.loads((older / "config.json").read_text())["settings"]["corpus"] == str(corpus)
+
+
+def test_only_a_fresh_run_says_which_loss_it_starts_near(trained, tmp_path):
+    directory, corpus, fresh = trained
+    assert "the loss starts near ln(80) + ln(2) = " in fresh.output
+    resumed = run("pretrain", "--resume", copy_of_trained(trained, tmp_path / "model"), "--steps", 5)
+    assert resumed.exit_code == 0, resumed.output
+    assert "resumed at step 3 of 5" in resumed.output and "starts near" not in resumed.output
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage"])

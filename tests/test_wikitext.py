@@ -1,6 +1,7 @@
 """WikiText as a pretraining corpus: its lines become documents of sentences, and `tinybert pretrain
 --corpus wikitext-2` trains on them through `datasets` (a local stand-in here, never a download)."""
 
+import json
 import sys
 
 import numpy as np
@@ -30,6 +31,14 @@ def test_articles_become_documents_and_paragraphs_become_sentences():
     ]
 
 
+def test_a_sentence_ends_before_a_capital_a_quotation_mark_or_a_parenthesis_and_nowhere_else():
+    paragraph = (" It rained . \"Go ,\" she said . 'Yes ,' he said . (It ended .) It was 1 . 2 was next . the end !"
+                 " Élan won ? \n")
+    assert wikitext_documents([" = A = \n", paragraph]) == [[
+        "It rained .", "\"Go ,\" she said .", "'Yes ,' he said .",
+        "(It ended .) It was 1 . 2 was next . the end ! Élan won ?"]]  # after ')', or before 2, t, É: no cut
+
+
 def test_text_before_the_first_title_is_a_document_of_its_own_and_empty_articles_are_dropped():
     assert wikitext_documents([" Lead text . \n", " = A = \n", "", " = B = \n", " Body . \n"]) == [
         ["Lead text ."], ["Body ."]]
@@ -55,6 +64,7 @@ def test_pretrain_reads_wikitext_through_datasets(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert asked == [("Salesforce/wikitext", "wikitext-2-raw-v1")]
     assert "corpus: wikitext-2, 12 documents" in result.stdout
+    assert json.loads((tmp_path / "model" / "config.json").read_text())["settings"]["corpus"] == "wikitext-2"
 
 
 def test_a_file_named_like_a_corpus_is_read_as_the_file(tmp_path, monkeypatch):

@@ -38,6 +38,7 @@ from .text.pretraining_data import IGNORE_INDEX, MASKINGS, SENTENCE_TASKS, Pretr
 
 OBJECTIVES = ("mlm", "clm")  # BERT's masked LM and sentence task; GPT's causal (next-token) LM
 TINY_RUN_STEPS = {"mlm": 1900, "clm": 1500}  # the same time, about 2.5 minutes on 2 CPU cores
+BUILT_IN_CORPUS = "python-reference"  # how a run names the built-in corpus, the Python language reference
 BERT_ONLY = {"sentence_task": "nsp", "masking": "dynamic", "whole_word_masking": False, "embedding_size": None,
              "share_layers": False}  # settings a GPT has no use for, with their defaults
 
@@ -77,6 +78,9 @@ class PretrainSettings:
     held_out_every: int = 10         # every 10th document is held out for evaluation
     eval_batches: int = 20
     seed: int = 0
+    corpus: str | None = None        # what the run trains on, as tinybert pretrain names it: a file's absolute path,
+                                     # wikitext-2 or wikitext-103, or BUILT_IN_CORPUS; a resumed run goes on with it.
+                                     # None: not recorded (documents given from Python, or an older checkpoint)
 
     def __post_init__(self):
         if self.objective not in OBJECTIVES:
@@ -324,19 +328,29 @@ def save_run(run, directory):
     save_checkpoint(directory, run.model, run.tokenizer, asdict(run.settings), run.optimizer, trainer_state)
 
 
-def resume_run(directory, documents, steps=None):
-    """The run saved in `directory`, ready to go on (to `steps` in all, if given, else its own total)."""
+def resume_run(directory, documents_of, steps=None, corpus=None):
+    """(the run saved in `directory`, ready to go on, and its documents): to `steps` in all, if given, else
+    its own total, on documents_of(name) of the corpus it recorded. `corpus`, if given, must be that one; a
+    checkpoint that recorded none (one saved before runs recorded their corpus) needs it, and records it."""
     model, tokenizer, saved, trainer_state = load_checkpoint(directory, language_model)
     settings = PretrainSettings(**saved["settings"])
+    if settings.corpus is None and corpus is None:
+        raise ValueError(f"{directory} does not record which corpus it was trained on (it was saved before runs "
+                         f"recorded that): give it with --corpus (--corpus {BUILT_IN_CORPUS} for the built-in one)")
+    if corpus is not None and settings.corpus not in (None, corpus):
+        raise ValueError(f"--corpus {corpus} (the run's is {settings.corpus}): a resumed run goes on with its own "
+                         "corpus: leave out --corpus")
+    settings = replace(settings, corpus=settings.corpus or corpus)  # an older checkpoint's, recorded from now on
     if steps is not None:
         settings = replace(settings, steps=steps)  # checked again: warmup must still fit
     if settings.steps <= trainer_state["step"]:
         raise ValueError(f"{directory} is at step {trainer_state['step']} already: give --steps a larger total "
                          "to train further")
+    documents = documents_of(settings.corpus)
     run = start_run(settings, documents, tokenizer, model, step=trainer_state["step"])
     load_optimizer_state(directory, run.optimizer)
     backend.generator("cpu").bit_generator.state = trainer_state["engine_generator"]
-    return run
+    return run, documents
 
 
 def initial_loss_expected(vocab_size, sentence_task="nsp"):

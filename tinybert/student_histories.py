@@ -14,9 +14,10 @@ from .text.pretraining_data import IGNORE_INDEX
 
 @dataclass(frozen=True)
 class QuestionBank:
-    """num_skills skills of questions_per_skill questions each, numbered skill by skill in the book's
-    order. Both arrays are indexed by question id, the two special ids included (skill PAD_ID and
-    MASK_ID, difficulty 0 there), so `bank.skill_of_question[question_ids]` maps a whole batch at once."""
+    """num_skills skills of questions_per_skill questions each, numbered skill by skill: skill 0's
+    questions take the first ids, then skill 1's, and so on. Both arrays are indexed by question id, the
+    two special ids included (skill PAD_ID and MASK_ID, difficulty 0 there), so
+    `bank.skill_of_question[question_ids]` maps a whole batch at once."""
 
     skill_of_question: np.ndarray  # (Q,) the skill id of each question id
     difficulty: np.ndarray         # (Q,) b, the item-response difficulty on the logit scale
@@ -62,7 +63,8 @@ def draw_student_histories(rng, bank, num_students, max_length, min_length=None,
     max_length), drawn as a one-parameter item-response (Rasch) model:
 
       - a student works in blocks, about mean_block_length interactions each: a block takes one skill
-        and goes through its questions in the book's order from a random one on (wrapping round);
+        and goes through its questions in question-id order from a random one on (after the skill's last
+        question, back to its first);
       - each student has an ability per skill, a general level N(0, 1) plus a skill's own N(0, 0.5^2);
       - an answer is correct with probability sigmoid(ability - b): harder questions, fewer right.
     """
@@ -80,7 +82,7 @@ def draw_student_histories(rng, bank, num_students, max_length, min_length=None,
     block_start = np.maximum.accumulate(np.where(starts_block, positions, 0), axis=1)  # (B, T)
     skill = np.take_along_axis(rng.integers(0, num_skills, size=(B, T)), block, axis=1)  # (B, T) one per block
     first = np.take_along_axis(rng.integers(0, per_skill, size=(B, T)), block, axis=1)   # (B, T) its first question
-    in_skill = (first + positions - block_start) % per_skill  # (B, T) the book's order, wrapping round
+    in_skill = (first + positions - block_start) % per_skill  # (B, T) in question-id order, wrapping round
     question_ids = NUM_SPECIAL_IDS + skill * per_skill + in_skill  # (B, T)
 
     abilities = rng.normal(0.0, 1.0, size=(B, 1)) + rng.normal(0.0, 0.5, size=(B, num_skills))  # (B, num_skills)

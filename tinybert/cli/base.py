@@ -58,17 +58,12 @@ class InputError(RunError):
 
 
 @contextlib.contextmanager
-def reported_as(kinds, error_class):
-    """Turn the given errors into one-line errors of `error_class` (an InputError or a RunError)."""
+def reported_as_input_errors(*kinds):
+    """Turn the given errors, caused by what the user passed, into one-line InputErrors."""
     try:
         yield
     except kinds as error:
-        raise error_class(str(error)) from None
-
-
-def reported_as_input_errors(*kinds):
-    """Turn the given errors, caused by what the user passed, into one-line InputErrors."""
-    return reported_as(kinds, InputError)
+        raise InputError(str(error)) from None
 
 
 def make_room_for(path, directory=False):
@@ -129,20 +124,25 @@ def stop_at_ctrl_c():
         signal.signal(signal.SIGINT, previous)
 
 
-def train_with_a_log(train, run, out, report, save_best, save_progress=None, resumed=False):
-    """train(run, on_step), every step logged to out/metrics.jsonl (added to, for a resumed run). At an
-    epoch's end the dev result is reported, and the model saved if it is the best so far; save_progress,
-    where the run can resume, keeps what resuming needs then and at Ctrl-C. Ctrl-C stops the run after
+def train_with_a_log(train, run, out, report=None, save_best=None, save_progress=None, resumed=False, show=None,
+                     save_every=None):
+    """train(run, on_step), every step logged to out/metrics.jsonl (added to, for a resumed run) and given
+    to show(metrics), where given, for a progress display. At an epoch's end the dev result is reported,
+    and the model saved if it is the best so far; save_progress, where the run can resume, keeps what
+    resuming needs then, every save_every steps where given, and at Ctrl-C. Ctrl-C stops the run after
     its step with Interrupted; NumPy's overflow warnings are silenced (a loss of NaN stops the run)."""
     with open(Path(out) / "metrics.jsonl", "a" if resumed else "w") as log, stop_at_ctrl_c() as stop_asked, \
             overflow_reported_by_the_loss_check():
         def on_step(metrics):
             log.write(json.dumps(metrics) + "\n")
+            if show:
+                show(metrics)
             if "dev" in metrics:
                 report(metrics["dev"])
                 if metrics["dev"]["best"]:
                     save_best(run, out)
-            if save_progress and ("dev" in metrics or stop_asked()):
+            on_schedule = save_every is not None and metrics["step"] % save_every == 0
+            if save_progress and ("dev" in metrics or on_schedule or stop_asked()):
                 log.flush()
                 save_progress(run, out)
             if stop_asked():

@@ -15,13 +15,13 @@ from ..hub_data import WIKITEXT, load_wikitext
 from ..models.config import PRESETS
 from ..nn import StateDictError
 from ..plots import PlotError, training_curves_png
-from ..pretraining import (MASKINGS, OBJECTIVES, SENTENCE_TASKS, TINY_RUN_STEPS, PretrainSettings, TrainingDiverged,
-                           evaluate, fill_mask, fill_mask_examples, initial_loss_expected, resume_run, save_run,
-                           split_documents, start_run, train)
+from ..pretraining import (BUILT_IN_CORPUS, MASKINGS, OBJECTIVES, SENTENCE_TASKS, TINY_RUN_STEPS, PretrainSettings,
+                           TrainingDiverged, evaluate, fill_mask, fill_mask_examples, initial_loss_expected,
+                           resume_run, save_run, split_documents, start_run, train)
 from ..text.corpus import read_corpus_file
 from ..text.python_reference import python_reference_documents
 from .base import (InputError, Interrupted, RunError, check_out_holds, device_option, main, make_room_for,
-                   overflow_reported_by_the_loss_check, reported_as_input_errors, stop_at_ctrl_c)
+                   reported_as_input_errors, train_with_a_log)
 
 
 PRESET_NAMES = sorted(PRESETS)
@@ -34,7 +34,8 @@ PRESET_NAMES = sorted(PRESETS)
 @click.option("--corpus", type=click.Path(dir_okay=False), default=None,
               help="A text file in google-research/bert's format: one sentence per line, a blank line between "
                    "documents; or wikitext-2 or wikitext-103 through Hugging Face datasets (the data extra). "
-                   "Default: the Python language reference that ships with CPython.")
+                   f"Default: {BUILT_IN_CORPUS}, the Python language reference that ships with CPython. With "
+                   "--resume: the run's own, which it recorded.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="The checkpoint directory to write [default: tinybert-pretrained, or the --resume directory].")
 @click.option("--preset", type=click.Choice(PRESET_NAMES), default="tiny", show_default=True)
@@ -68,7 +69,8 @@ PRESET_NAMES = sorted(PRESETS)
 @click.option("--warmup", "warmup_steps", default=PretrainSettings.warmup_steps, show_default=True)
 @click.option("--seed", default=PretrainSettings.seed, show_default=True)
 @click.option("--resume", type=click.Path(file_okay=False), default=None,
-              help="A checkpoint directory to go on from (its settings are kept; --steps sets the new total).")
+              help="A checkpoint directory to go on from (its settings and corpus are kept; --steps sets the new "
+                   "total).")
 @device_option
 def pretrain(tiny, corpus, out, resume, save_every, **options):
     """Pretrain BERT (masked LM + next sentence prediction), or a GPT (--objective clm), and save a checkpoint.
@@ -83,39 +85,31 @@ def pretrain(tiny, corpus, out, resume, save_every, **options):
     del tiny  # the defaults are the tiny run; the flag says so on the command line
     out = out or resume or "tinybert-pretrained"
     check_out_holds(out, "pretraining")
-    with reported_as_input_errors(OSError, ValueError):
-        documents = pretraining_documents(corpus)
     with reported_as_input_errors(CheckpointError, StateDictError, OSError, ValueError):
-        if resume:  # the checkpoint's settings go on; only --steps may change
-            run = resume_run(resume, documents, options["steps"])
+        if resume:  # the checkpoint's settings go on, its corpus among them; only --steps may change
+            run, documents = resume_run(resume, pretraining_documents, options["steps"],
+                                        corpus_name(corpus) if corpus else None)
         else:
-            run = start_run(PretrainSettings(**{name: value for name, value in options.items() if value is not None}),
-                            documents)
+            settings = PretrainSettings(corpus=corpus_name(corpus or BUILT_IN_CORPUS),
+                                        **{name: value for name, value in options.items() if value is not None})
+            documents = pretraining_documents(settings.corpus)
+            run = start_run(settings, documents)
     if resume:
         check_resumed_settings(run.settings, options)
     make_room_for(out, directory=True)
-    describe_run(run, documents, corpus)
-    metrics_path = Path(out) / "metrics.jsonl"
+    describe_run(run, documents)
     remaining = run.settings.steps - run.step
     on_terminal = sys.stdout.isatty()
     show = functools.partial(progress_text, sentence_task=run.settings.sentence_task)
-    # a fresh run starts a fresh log; a resumed one adds to it
-    with open(metrics_path, "a" if resume else "w") as log, click.progressbar(
-            length=remaining, label="pretraining", item_show_func=show) as bar, \
-            stop_at_ctrl_c() as stop_asked, overflow_reported_by_the_loss_check():
-        def on_step(metrics):
-            log.write(json.dumps(metrics) + "\n")
+    with click.progressbar(length=remaining, label="pretraining", item_show_func=show) as bar:
+        def show_progress(metrics):
             bar.update(1, metrics)
             if not on_terminal and metrics["step"] % 100 == 0:  # no bar is drawn into a log: a line now and then
                 click.echo(f"step {metrics['step']}/{run.settings.steps}  {show(metrics)}")
-            if metrics["step"] % save_every == 0 or stop_asked():  # so an interrupted run can be resumed
-                log.flush()
-                save_run(run, out)
-            if stop_asked():
-                raise Interrupted
 
-        try:
-            train(run, remaining, on_step)
+        try:  # saved every --save-every steps and at Ctrl-C, so that a stopped run can be resumed
+            train_with_a_log(lambda pretraining_run, on_step: train(pretraining_run, remaining, on_step), run, out,
+                             save_progress=save_run, resumed=bool(resume), show=show_progress, save_every=save_every)
         except Interrupted:
             click.echo(f"\ninterrupted: saved the run at step {run.step} to {out}/; go on with "
                        f"tinybert pretrain --resume {out} --out {out}", err=True)
@@ -126,7 +120,7 @@ def pretrain(tiny, corpus, out, resume, save_every, **options):
                     if saved.is_file() else "")
             raise RunError(f"{error}{kept}") from None
     results = evaluate(run)
-    with open(metrics_path, "a") as log:
+    with open(Path(out) / "metrics.jsonl", "a") as log:
         log.write(json.dumps(results) + "\n")
     save_run(run, out)
     report_results(run, results, documents, out)
@@ -144,33 +138,47 @@ def check_resumed_settings(settings, options):
                          "change")
 
 
+def corpus_name(corpus):
+    """How a run records --corpus: WikiText or the built-in corpus by name, where no file has that name; a
+    file by its absolute path, so that a run resumed from another folder still finds it."""
+    if corpus in (*WIKITEXT, BUILT_IN_CORPUS) and not Path(corpus).exists():
+        return corpus
+    return str(Path(corpus).resolve())
+
+
 def pretraining_documents(corpus):
-    """--corpus: a text file; or WikiText by name, through datasets, where no file has that name; or
-    without one, the built-in corpus."""
-    if not corpus:
+    """The documents of a corpus named as corpus_name names it: the built-in one, WikiText through
+    datasets, or a text file."""
+    if corpus == BUILT_IN_CORPUS:
         return python_reference_documents()
-    if corpus in WIKITEXT and not Path(corpus).exists():
+    if corpus in WIKITEXT:
         return load_wikitext(corpus)
     return read_corpus_file(corpus)
 
 
-def describe_run(run, documents, corpus):
+def describe_run(run, documents):
+    """The corpus, the model and the data; for a fresh run, the loss it should start near (uniform guesses)."""
+    settings = run.settings
     parameters = sum(parameter.size for parameter in run.model.parameters())
     sentences = sum(len(document) for document in documents)
-    click.echo(f"corpus: {corpus or 'the Python language reference (built in)'}, {len(documents)} documents, "
-               f"{sentences} sentences; every {run.settings.held_out_every}th document held out")
+    corpus = "the Python language reference (built in)" if settings.corpus == BUILT_IN_CORPUS else settings.corpus
+    click.echo(f"corpus: {corpus}, {len(documents)} documents, {sentences} sentences; every "
+               f"{settings.held_out_every}th document held out")
     vocabulary = run.tokenizer.vocab_size
-    if run.settings.objective == "clm":
-        click.echo(f"model: {run.settings.preset} GPT, {parameters:,} parameters, vocabulary {vocabulary}; "
-                   f"the loss starts near ln({vocabulary}) = {math.log(vocabulary):.2f}")
+    if settings.objective == "clm":
+        model, starts_near = f"{settings.preset} GPT", f"ln({vocabulary}) = {math.log(vocabulary):.2f}"
+    else:
+        albert = "".join([f", embeddings {settings.embedding_size} wide" if settings.embedding_size else "",
+                          ", one layer shared by every depth" if settings.share_layers else ""])
+        plus_sentence_task = "" if settings.sentence_task == "none" else " + ln(2)"
+        model = f"{settings.preset} BERT{albert}"
+        starts_near = (f"ln({vocabulary}){plus_sentence_task} = "
+                       f"{initial_loss_expected(vocabulary, settings.sentence_task):.2f}")
+    start = (f"the loss starts near {starts_near}" if run.step == 0 else  # a resumed run has long left it
+             f"resumed at step {run.step} of {settings.steps}")
+    click.echo(f"model: {model}, {parameters:,} parameters, vocabulary {vocabulary}; {start}")
+    if settings.objective == "clm":
         return
-    settings = run.settings
-    albert = "".join([f", embeddings {settings.embedding_size} wide" if settings.embedding_size else "",
-                      ", one layer shared by every depth" if settings.share_layers else ""])
-    plus_sentence_task = "" if settings.sentence_task == "none" else " + ln(2)"
-    click.echo(f"model: {settings.preset} BERT{albert}, {parameters:,} parameters, vocabulary {vocabulary}; the loss "
-               f"starts near ln({vocabulary}){plus_sentence_task} = "
-               f"{initial_loss_expected(vocabulary, settings.sentence_task):.2f}")
     inputs = {"nsp": "sentence pairs for next-sentence prediction", "sop": "sentence pairs for sentence-order "
               "prediction", "none": "full sentences packed across documents, no sentence task"}[settings.sentence_task]
     accumulated = f" x {settings.accumulate} accumulated" if settings.accumulate > 1 else ""
