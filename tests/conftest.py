@@ -3,7 +3,9 @@ CI is set, or with HYPOTHESIS_PROFILE=ci: 60 examples a test, in a fixed order, 
 And `--device-double`: every test on a pretend GPU (device_double.py) that refuses what CuPy refuses."""
 
 import os
+import sys
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("dev", max_examples=40, deadline=None,
@@ -19,6 +21,17 @@ def pytest_addoption(parser):
     parser.addoption("--device-double", action="store_true",
                      help="run on a pretend GPU that computes with NumPy but refuses silent copies to the host "
                           "and NumPy operands, as CuPy does (tests/device_double.py)")
+
+
+@pytest.fixture
+def pretend_gpu(monkeypatch):
+    """The pretend GPU in CuPy's place for one test, whatever the run's device: device "cuda" is then
+    device_double's, which counts every read back to the host in DeviceArray.host_reads."""
+    import device_double
+
+    for name, module in device_double.modules().items():
+        monkeypatch.setitem(sys.modules, name, module)
+    return device_double
 
 
 def pytest_configure(config):

@@ -201,12 +201,18 @@ def erf(x):
     return DeviceArray(np.vectorize(math.erf, otypes=[x.dtype])(x.array))
 
 
-def install():
-    """Make `import cupy` find the pretend GPU, and `import cupyx.scipy.special` its erf (GELU uses it)."""
+def modules():
+    """{module name: module} that make `import cupy` find the pretend GPU, and `import cupyx.scipy.special`
+    its erf (GELU uses it)."""
     special = types.ModuleType("cupyx.scipy.special")
     special.erf = erf
     scipy = types.ModuleType("cupyx.scipy")
     scipy.special = special
     cupyx = types.ModuleType("cupyx")
     cupyx.scipy = scipy
-    sys.modules.update({"cupy": cupy, "cupyx": cupyx, "cupyx.scipy": scipy, "cupyx.scipy.special": special})
+    return {"cupy": cupy, "cupyx": cupyx, "cupyx.scipy": scipy, "cupyx.scipy.special": special}
+
+
+def install():
+    """Put the pretend GPU in CuPy's place for the rest of the process (`pytest --device-double`)."""
+    sys.modules.update(modules())

@@ -123,13 +123,15 @@ def sum_rows_by_id(ids, rows, count):
 
 
 def first_out_of_range(indices, low, high):
-    """The first value of the integer array `indices` outside [low, high), or None when all lie inside.
+    """A value of the integer array `indices` outside [low, high), the largest if any lies above, else the
+    smallest; None when all lie inside.
 
     NumPy raises on an index out of range, but CuPy silently wraps it around, so tinybert checks
-    every index array itself before using it."""
+    every index array itself before using it: its min and max come back from a GPU together, in one
+    read (each read back makes the host wait until the device has caught up)."""
     if indices.size == 0:
         return None
-    smallest, largest = int(indices.min()), int(indices.max())
+    smallest, largest = (int(value) for value in to_numpy(array_module(indices).stack((indices.min(), indices.max()))))
     if largest >= high:
         return largest
     return smallest if smallest < low else None

@@ -15,13 +15,16 @@ REDUCTIONS = ("mean", "sum", "none")
 
 
 def reduce(losses, reduction, count=None):
-    """Average (over `count` elements, by default all), sum, or keep the per-element losses."""
+    """Average (over `count` elements, by default all), sum, or keep the per-element losses. count may be a
+    0-d array where the losses are: the mean is then taken there, with no wait for the count on the host."""
     if reduction == "none":
         return losses
     total = reductions.sum(losses)
     if reduction == "sum":
         return total
-    return total * (1 / max(count if count is not None else losses.size, 1))
+    if count is None:
+        return total * (1 / max(losses.size, 1))
+    return total * (1 / losses.xp.maximum(count, 1)).astype(losses.dtype)
 
 
 def check_reduction(reduction):
@@ -67,7 +70,7 @@ def cross_entropy(logits, targets, ignore_index=-100, reduction="mean"):
         return (grad_scores.reshape(logits.shape),)
 
     per_position = make_result(losses.reshape(targets.shape), "cross_entropy", (logits,), backward)
-    return reduce(per_position, reduction, count=int(counted.sum()))
+    return reduce(per_position, reduction, count=counted.sum())
 
 
 def mse_loss(prediction, target, reduction="mean"):

@@ -133,15 +133,15 @@ class KnowledgeTracingLosses(NamedTuple):
     difficulty: ag.Tensor  # mean squared error of their difficulty, before the weight
 
 
-def masked_mean_squared_error(prediction, target, ignore_value=IGNORE_INDEX):
-    """The mean of (prediction - target)^2 over the positions whose target is not `ignore_value`: the
+def masked_mean_squared_error(prediction, target):
+    """The mean of (prediction - target)^2 over the positions whose target is not IGNORE_INDEX: the
     others add nothing to the loss or the gradient and do not count in the mean (cross_entropy's
     ignore_index, for a regression). With no target at all the mean is 0, not 0/0."""
     xp = backend.array_module(target)
     target = xp.asarray(target)
-    counted = target != ignore_value  # (B, T)
+    counted = target != IGNORE_INDEX  # (B, T)
     squared = ag.mse_loss(prediction, xp.where(counted, target, 0.0), reduction="none")  # (B, T)
-    return reduce(squared * counted, "mean", count=int(counted.sum()))  # d: 2 (p - t) / count where counted, else 0
+    return reduce(squared * counted, "mean", count=counted.sum())  # d: 2 (p - t) / count where counted, else 0
 
 
 class KnowledgeTracingBert(Module):
