@@ -23,8 +23,10 @@ def clip_grad_norm(parameters, max_norm):
     norm = xp.sqrt(xp.stack([xp.vdot(grad, grad) for grad in grads]).sum())
     # g = g * min(1, max_norm / (||g|| + eps)), computed where the gradients are: every gradient is
     # multiplied, by exactly 1 when it is small enough, because asking `norm > max_norm` in Python would
-    # make the host wait for a GPU to finish the whole backward before it could queue the optimizer's work
-    factor = xp.minimum(max_norm / (norm + CLIP_EPS), 1)
+    # make the host wait for a GPU to finish the whole backward before it could queue the optimizer's work.
+    # The factor is worked out in float64, then rounded once to each gradient's dtype.
+    factor = xp.minimum(max_norm / (norm.astype(xp.float64) + CLIP_EPS), 1.0)
+    factor_in = {dtype: factor.astype(dtype) for dtype in {grad.dtype for grad in grads}}
     for grad in grads:
-        grad *= factor
+        grad *= factor_in[grad.dtype]
     return norm
