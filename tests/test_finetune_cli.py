@@ -78,6 +78,10 @@ def test_predict_labels_a_file_without_labels_as_it_labels_the_same_texts_with_t
     assert without.exit_code == 0 and with_labels.exit_code == 0, without.output
     assert without.stdout == with_labels.stdout and len(without.stdout.splitlines()) == 100
     assert without.stderr.strip() == "labelled 100 examples"
+    forgot = run("predict", "--model", directory / "model", "--out", tmp_path / "labels.txt", unlabelled)
+    assert forgot.exit_code == 2 and forgot.stderr.count("\n") == 1, forgot.output  # no accuracy made up of texts
+    assert "is one the model knows (0, 1): if the file has no labels, give --unlabelled" in forgot.stderr
+    assert not (tmp_path / "labels.txt").exists()
 
 
 def test_a_malformed_row_is_one_line_naming_it_and_exit_code_two(finetuned, tmp_path):

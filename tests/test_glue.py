@@ -1,6 +1,7 @@
 """GLUE through tinybert: each task's examples and metrics, STS-B as a regression, MNLI's two dev sets,
 and the data through Hugging Face `datasets` (built here, never downloaded), with its errors."""
 
+import logging
 import os
 import signal
 import subprocess
@@ -187,6 +188,20 @@ def test_offline_with_nothing_cached_is_one_line_saying_how_to_get_the_data(micr
                                     "and is not in the datasets cache")
     assert "run once with a network, or use local files" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_the_hubs_retry_warnings_without_a_network_leave_one_line(micro_model, tmp_path, monkeypatch):
+    datasets = needs_datasets()
+
+    def unreachable(path, name):  # what huggingface_hub does without a network: warn at each retry, then fail
+        for retry in range(1, 6):
+            logging.getLogger("huggingface_hub.utils._http").warning(f"Retrying in 1s [Retry {retry}/5].")
+        raise ConnectionError(f"Couldn't reach '{path}' on the Hub (LocalEntryNotFoundError)")
+
+    monkeypatch.setattr(datasets, "load_dataset", unreachable)
+    result = run("finetune", "--task", "rte", "--model", micro_model, "--out", tmp_path / "out")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert "nyu-mll/glue (rte) could not be downloaded" in result.stderr and "HF_HUB_OFFLINE=1" in result.stderr
 
 
 def test_resuming_a_run_trained_on_files_without_them_says_to_give_them(micro_model, tmp_path, monkeypatch):

@@ -99,6 +99,9 @@ def test_resume_goes_on_from_the_saved_step(trained, tmp_path):
 @pytest.mark.parametrize("arguments, message", [
     (["pretrain", "--corpus", "no-such-file.txt"], "no-such-file.txt"),
     (["pretrain", "--steps", "5", "--warmup", "10"], "warmup of 10 steps does not fit in 5 steps"),
+    (["pretrain", "--steps", "-3", "--warmup", "0"], "Invalid value for '--steps': -3 is not in the range x>=1 (see "
+                                                       "tinybert pretrain --help)"),
+    (["pretrian"], "No such command 'pretrian'. Did you mean 'pretrain'? (see tinybert --help)"),
     (["pretrain", "--resume", "no-such-checkpoint"], "is not a tinybert checkpoint"),
     (["fill-mask", "--model", "no-such-checkpoint", "a [MASK]"], "is not a tinybert checkpoint"),
 ])
@@ -296,7 +299,11 @@ def test_a_config_that_does_not_match_the_weights_is_one_line_and_exit_code_two(
 @pytest.mark.parametrize("content, message", [
     (b"", "has no sentences: it is empty"),
     (b"\x00\x01\x02binary\xff\xfe", "not UTF-8 text"),
-    (b"one sentence.\nanother one.\n", "the corpus has 1 document: too few to hold out every 10th"),
+    (b"one sentence.\nanother one.\n", "the corpus has 1 document: holding out every 10th for evaluation leaves 1 "
+                                      "held out and 0 to train on"),
+    (b"\n\n".join([b"a cat sleeps.\na dog runs."] * 10), "the corpus has 10 documents: holding out every 10th for "
+     "evaluation leaves 1 held out and 9 to train on, and next-sentence prediction needs at least 2 in each: give "
+     "at least 11 documents"),
     (b"\n\n".join([b"a cat sleeps.\na dog runs."] * 11), "sentence pairs, fewer than one batch of 32: give a larger corpus, or a smaller --batch-size"),
 ])
 def test_a_corpus_that_cannot_be_trained_on_is_one_line_and_exit_code_two(tmp_path, content, message):

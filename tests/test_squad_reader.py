@@ -123,7 +123,9 @@ def test_a_malformed_file_is_one_line_naming_the_file_the_place_and_the_fix(tmp_
     assert text.startswith(str(path)) and message in text and "\n" not in text
 
 
-def test_a_file_that_is_not_json_or_not_utf8_is_one_line(tmp_path):
+def test_a_file_that_is_missing_not_json_or_not_utf8_is_one_line(tmp_path):
+    with pytest.raises(ValueError, match=r"train-v1.1.json does not exist, or is not a file: give the path of a SQuAD"):
+        read_squad(tmp_path / "train-v1.1.json")
     broken = written(tmp_path, '{"version": "v2.0", "data": [', "broken.json")
     with pytest.raises(ValueError, match=r"broken.json is not JSON \(Expecting value at line 1, column 30\)"):
         read_squad(broken)

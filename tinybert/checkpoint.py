@@ -133,7 +133,7 @@ def load_checkpoint(directory, build_model=pretraining_model):
     missing = [name for name in CHECKPOINT_FILES if not (directory / name).is_file()]
     if missing:
         raise CheckpointError(f"{directory} is not a tinybert checkpoint: it has no {missing[0]} "
-                              "(a checkpoint is the --out directory of tinybert pretrain)")
+                              "(a checkpoint is the --out directory of tinybert pretrain, import-hf or finetune)")
     try:  # a file that is there but wrong: damaged JSON, a vocabulary without BERT's special tokens, ...
         saved = json.loads((directory / "config.json").read_text())
         lowercase = saved["settings"].get("lowercase", True)

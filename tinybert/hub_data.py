@@ -6,6 +6,9 @@ a named data set is asked for: without the extra, or offline with nothing cached
 that says how to get the data, and the TSV and text-file routes need neither.
 """
 
+import contextlib
+import logging
+
 from .glue import labelled_texts
 from .squad import examples_from_rows
 from .text.wikitext import wikitext_documents
@@ -13,6 +16,19 @@ from .text.wikitext import wikitext_documents
 GLUE = "nyu-mll/glue"
 SQUAD = {"squad": ("rajpurkar/squad", "v1.1"), "squad_v2": ("rajpurkar/squad_v2", "v2.0")}
 WIKITEXT = {"wikitext-2": "wikitext-2-raw-v1", "wikitext-103": "wikitext-103-raw-v1"}  # raw: no <unk> in the text
+
+
+@contextlib.contextmanager
+def hub_warnings_silenced():
+    """Without a network, huggingface_hub warns at each of its retries (a dozen lines) before giving up;
+    the one line that follows says it all."""
+    logger = logging.getLogger("huggingface_hub")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def load(path, config, purpose):
@@ -23,11 +39,13 @@ def load(path, config, purpose):
         raise ValueError(f"{purpose} needs Hugging Face datasets, which is not installed: "
                          "pip install -e \".[data]\" (or pip install datasets)") from None
     try:
-        return datasets.load_dataset(path, config)
+        with hub_warnings_silenced():
+            return datasets.load_dataset(path, config)
     except (ConnectionError, OSError) as error:  # no network, and nothing in the cache
         name = f"{path} ({config})" if config else path
         raise ValueError(f"{purpose}: {name} could not be downloaded, and is not in the datasets cache ({error}); "
-                         "run once with a network, or use local files") from None
+                         "run once with a network, or use local files (HF_HUB_OFFLINE=1 skips the network's "
+                         "retries)") from None
 
 
 def load_glue(task):

@@ -126,14 +126,19 @@ class Run:
     step: int = 0
 
 
-def split_documents(documents, every):
-    """(training documents, held-out documents): every `every`-th document is held out."""
+def split_documents(documents, every, at_least=1):
+    """(training documents, held-out documents): every `every`-th document is held out. Each part needs
+    `at_least` documents (next-sentence prediction takes sentence B from another document: 2)."""
     held_out = documents[::every]
     training = [document for number, document in enumerate(documents) if number % every]
-    if not held_out or not training:
+    if len(held_out) < at_least or len(training) < at_least:
         count = f"{len(documents)} document" + ("" if len(documents) == 1 else "s")
-        raise ValueError(f"the corpus has {count}: too few to hold out every {every}th "
-                         "for evaluation and train on the rest (separate documents with a blank line)")
+        fewest = next(total for total in itertools.count(1)  # the fewest documents that give both parts enough
+                      if min(len(range(0, total, every)), total - len(range(0, total, every))) >= at_least)
+        why = "training and evaluation need" if at_least == 1 else "next-sentence prediction needs"
+        raise ValueError(f"the corpus has {count}: holding out every {every}th for evaluation leaves "
+                         f"{len(held_out)} held out and {len(training)} to train on, and {why} at least {at_least} "
+                         f"in each: give at least {fewest} documents (separate documents with a blank line)")
     return training, held_out
 
 
@@ -151,7 +156,8 @@ def data_stream(documents, tokenizer, settings, seed, training=True):
 
 def start_run(settings, documents, tokenizer=None, model=None, step=0):
     """A run ready to train: a new vocabulary and model, or (when resuming) the ones given."""
-    training_documents, held_out_documents = split_documents(documents, settings.held_out_every)
+    at_least = 2 if settings.objective == "mlm" and settings.sentence_task == "nsp" else 1  # NSP: B from another
+    training_documents, held_out_documents = split_documents(documents, settings.held_out_every, at_least)
     if tokenizer is None:
         tokenizer = BertTokenizer(train_wordpiece_vocab([" ".join(document) for document in training_documents],
                                                         settings.vocab_size, lowercase=settings.lowercase,

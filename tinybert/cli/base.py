@@ -15,7 +15,8 @@ from ..checkpoint import saved_task, write_atomically
 
 
 class TinybertGroup(click.Group):
-    """Runs a command; a device that cannot be used ends it with one line and exit code 2."""
+    """Runs a command; a device that cannot be used, an unknown command or a bad option value (click's
+    usage errors, three lines of its own) ends it with one line and exit code 2."""
 
     def invoke(self, ctx):
         try:
@@ -23,9 +24,12 @@ class TinybertGroup(click.Group):
         except backend.DeviceError as error:
             click.echo(f"tinybert: error: {error}", err=True)
             ctx.exit(2)
+        except click.UsageError as error:
+            command = error.ctx.command_path if error.ctx else "tinybert"
+            raise InputError(f"{error.format_message().rstrip('.')} (see {command} --help)") from None
 
 
-@click.group(cls=TinybertGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("tinybert", cls=TinybertGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tinybert")
 def main():
     """tinybert: attention, the Transformer and BERT, built line by line on a small NumPy autograd."""

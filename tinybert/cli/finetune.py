@@ -153,13 +153,15 @@ def predict_command(model_directory, out_path, unlabelled, data_path):
     with reported_as_input_errors(CheckpointError, StateDictError, OSError, ValueError):
         model, tokenizer, labels, settings = load_classifier(model_directory)
         examples = read_labelled_tsv(data_path, labelled=not unlabelled)
+        truth = None if unlabelled else truth_of(examples, labels)
+    if truth is not None and labels is not None and (truth == -1).all():
+        raise InputError(f"none of the labels in {data_path} (the first: {examples.labels[0]!r}) is one the model "
+                         f"knows ({', '.join(labels)}): if the file has no labels, give --unlabelled")
     predicted = predict(model, tokenizer, examples, settings["max_seq_length"])  # label numbers, or numbers
     show_or_write("".join(f"{value:.3f}\n" if labels is None else f"{labels[value]}\n" for value in predicted), out_path)
     if unlabelled:
         click.echo(f"labelled {len(predicted)} examples", err=True)
         return
-    with reported_as_input_errors(ValueError):
-        truth = truth_of(examples, labels)
     scores = score_predictions(task_named(settings.get("glue_task")), predicted, truth, labels)
     click.echo(f"{describe(scores)} on {len(predicted)} examples", err=True)
 

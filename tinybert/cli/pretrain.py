@@ -45,7 +45,7 @@ PRESET_NAMES = sorted(PRESETS)
 @click.option("--accumulate", type=click.IntRange(min=1), default=PretrainSettings.accumulate, show_default=True,
               help="Add up the gradients of this many batches before each optimizer step: an effective batch of "
                    "--batch-size x N for the memory of one (a step then takes N times as long).")
-@click.option("--steps", type=int, default=None,
+@click.option("--steps", type=click.IntRange(min=1), default=None,
               help=f"Optimizer steps in all [default: {TINY_RUN_STEPS['mlm']}, or {TINY_RUN_STEPS['clm']} with "
                    "--objective clm; with --resume, the checkpoint's own total].")
 @click.option("--sentence-task", type=click.Choice(SENTENCE_TASKS), default=PretrainSettings.sentence_task,
@@ -66,7 +66,8 @@ PRESET_NAMES = sorted(PRESETS)
 @click.option("--save-every", type=click.IntRange(min=1), default=500, show_default=True,
               help="Write the checkpoint every this many steps too.")
 @click.option("--lr", "learning_rate", default=PretrainSettings.learning_rate, show_default=True)
-@click.option("--warmup", "warmup_steps", default=PretrainSettings.warmup_steps, show_default=True)
+@click.option("--warmup", "warmup_steps", default=PretrainSettings.warmup_steps, show_default=True,
+              type=click.IntRange(min=0))
 @click.option("--seed", default=PretrainSettings.seed, show_default=True)
 @click.option("--resume", type=click.Path(file_okay=False), default=None,
               help="A checkpoint directory to go on from (its settings and corpus are kept; --steps sets the new "
