@@ -8,8 +8,8 @@ accuracy with greedy decoding on 500 held-out sequences.
 The model: 2 encoder and 2 decoder layers, d_model 64, 4 heads, d_ff 128, trained with Adam and the
 paper's inverse-square-root schedule on 1,200 batches of 64 sequences of START + 9 symbols.
 Measured on 2 CPU cores (seed 0, the full run of 1,200 steps plus the held-out decoding):
-    copy      100.0% exact match, 34 s
-    reverse   100.0% exact match, 30 s
+    copy       93.8% exact match, 28 s (99.3% of the symbols; seeds 1 and 2: 99.2% and 100.0% exact)
+    reverse   100.0% exact match, 27 s
 """
 
 import time
