@@ -66,3 +66,20 @@ def test_a_bert_pretraining_step_reads_back_only_its_index_checks_and_its_paddin
         "losses.py:cross_entropy": 2,     # the masked-LM and next-sentence labels are classes
         "bert.py:forward": 1,             # is anything padded? (no padding: no mask to add)
     }  # and nothing else: the loss's mean, the clipping and AdamW stay on the device
+
+
+def test_tinybert_pretrains_step_reads_back_its_checks_then_its_losses_and_guesses(pretend_gpu, monkeypatch):
+    from tinybert.pretraining import PretrainSettings, start_run, train_step
+
+    documents = [[f"the {animal} sleeps in the {place} .", f"a {animal} runs to the {place} ."]
+                 for animal in ("cat", "dog", "fox", "owl") for place in ("barn", "yard", "wood")]
+    monkeypatch.setenv("TINYBERT_DEVICE", "cuda")  # the pretend GPU's
+    settings = PretrainSettings(vocab_size=60, max_seq_length=16, batch_size=4, steps=2, warmup_steps=1,
+                                held_out_every=4, eval_batches=1)
+    run = start_run(settings, documents)
+    # the batch comes from the host, where its masked positions and its padding are checked without a wait
+    assert reads_of(lambda: train_step(run), monkeypatch) == {
+        "selection.py:embedding": 3, "losses.py:cross_entropy": 2,
+        "tensor.py:item": 2,                  # the two losses, after the backward: a loss that is not finite
+        "pretraining.py:correct_counts": 2,   # stops the run before any weight moves; the guesses (B, P) and (B,)
+    }

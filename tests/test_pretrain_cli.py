@@ -102,6 +102,7 @@ def test_resume_goes_on_from_the_saved_step(trained, tmp_path):
     (["pretrain", "--steps", "-3", "--warmup", "0"], "Invalid value for '--steps': -3 is not in the range x>=1 (see "
                                                        "tinybert pretrain --help)"),
     (["pretrian"], "No such command 'pretrian'. Did you mean 'pretrain'? (see tinybert --help)"),
+    (["--bogus"], "No such option '--bogus' (see tinybert --help)"),
     (["pretrain", "--resume", "no-such-checkpoint"], "is not a tinybert checkpoint"),
     (["fill-mask", "--model", "no-such-checkpoint", "a [MASK]"], "is not a tinybert checkpoint"),
 ])
@@ -227,6 +228,15 @@ def test_a_resumed_run_goes_on_with_the_corpus_it_recorded_even_from_another_fol
     assert resumed.exit_code == 0, resumed.output
     assert f"corpus: {tmp_path / 'corpus.txt'}, 12 documents" in resumed.output
     assert json.loads((tmp_path / "model" / "trainer_state.json").read_text())["step"] == 4
+    (tmp_path / "corpus.txt").rename(tmp_path / "elsewhere" / "moved.txt")  # the file moves
+    lost = run("pretrain", "--resume", tmp_path / "model", "--steps", 6)
+    assert lost.exit_code == 2 and lost.stderr.count("\n") == 1, lost.output
+    assert f"the run's corpus {tmp_path / 'corpus.txt'} is no longer there: put it back, or give its new place " \
+           "with --corpus" in lost.stderr
+    found = run("pretrain", "--resume", tmp_path / "model", "--steps", 6, "--corpus", "moved.txt")
+    assert found.exit_code == 0, found.output
+    saved = json.loads((tmp_path / "model" / "config.json").read_text())["settings"]
+    assert saved["corpus"] == str(tmp_path / "elsewhere" / "moved.txt")  # recorded from now on
 
 
 def test_a_fresh_run_records_the_built_in_corpus_by_a_name_that_corpus_takes_back(tmp_path, monkeypatch):

@@ -134,6 +134,7 @@ def test_no_sentence_task_trains_without_touching_the_pooler_or_the_sentence_hea
     (dict(masking="always"), "unknown masking 'always': use one of dynamic, static"),
     (dict(accumulate=0), "accumulate must be at least 1, not 0"),
     (dict(embedding_size=0), "embedding_size must be at least 1, not 0"),
+    (dict(held_out_every=1), "held_out_every=1 leaves nothing to train on"),
     (dict(objective="clm", share_layers=True, masking="static"),
      "masking, share_layers: BERT's settings, which a left-to-right GPT"),
 ])

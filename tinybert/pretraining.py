@@ -21,6 +21,7 @@ import itertools
 import math
 import time
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -97,6 +98,9 @@ class PretrainSettings:
                      "embedding_size"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
+        if self.held_out_every < 2:
+            raise ValueError(f"held_out_every={self.held_out_every} leaves nothing to train on: hold out every 2nd "
+                             "document or fewer (the default, 10, holds out every 10th)")
         if self.sentence_task not in SENTENCE_TASKS:
             raise ValueError(f"unknown sentence_task {self.sentence_task!r}: use one of {', '.join(SENTENCE_TASKS)}")
         if self.masking not in MASKINGS:
@@ -226,11 +230,14 @@ def forward(model, batch, sentence_task):
 
 def correct_counts(mlm_logits, nsp_logits, batch, baseline_id):
     """Counts in one batch: right masked-LM guesses, right guesses of the baseline (always baseline_id),
-    real masked positions (padded predictions left out), right sentence labels, and pairs."""
+    real masked positions (padded predictions left out), right sentence labels, and pairs. Each guess is
+    taken where the logits are, so from a GPU only the guesses come back, not the (B, P, V) scores."""
+    mlm_guesses = backend.to_numpy(mlm_logits.data.argmax(axis=-1))             # (B, P)
+    nsp_guesses = backend.to_numpy(nsp_logits.data.argmax(axis=-1))             # (B,)
     real = batch.masked_labels != IGNORE_INDEX                                   # (B, P)
-    mlm_correct = (mlm_logits.numpy().argmax(axis=-1) == batch.masked_labels) & real
+    mlm_correct = (mlm_guesses == batch.masked_labels) & real                    # (B, P)
     baseline_correct = (batch.masked_labels == baseline_id) & real
-    nsp_correct = nsp_logits.numpy().argmax(axis=-1) == batch.next_sentence_labels  # (B,)
+    nsp_correct = nsp_guesses == batch.next_sentence_labels                      # (B,)
     return np.array([mlm_correct.sum(), baseline_correct.sum(), real.sum(), nsp_correct.sum(), nsp_correct.size])
 
 
@@ -334,19 +341,28 @@ def save_run(run, directory):
     save_checkpoint(directory, run.model, run.tokenizer, asdict(run.settings), run.optimizer, trainer_state)
 
 
+def corpus_is_gone(corpus):
+    """Whether a recorded corpus is a file (recorded by its full path) that is no longer there."""
+    return corpus is not None and Path(corpus).is_absolute() and not Path(corpus).exists()
+
+
 def resume_run(directory, documents_of, steps=None, corpus=None):
     """(the run saved in `directory`, ready to go on, and its documents): to `steps` in all, if given, else
-    its own total, on documents_of(name) of the corpus it recorded. `corpus`, if given, must be that one; a
-    checkpoint that recorded none (one saved before runs recorded their corpus) needs it, and records it."""
+    its own total, on documents_of(name) of the corpus it recorded. `corpus`, if given, must be that one,
+    or the new place of its file if the file has moved; a checkpoint that recorded none (one saved before
+    runs recorded their corpus) needs it. A given corpus is recorded from then on."""
     model, tokenizer, saved, trainer_state = load_checkpoint(directory, language_model)
     settings = PretrainSettings(**saved["settings"])
     if settings.corpus is None and corpus is None:
         raise ValueError(f"{directory} does not record which corpus it was trained on (it was saved before runs "
                          f"recorded that): give it with --corpus (--corpus {BUILT_IN_CORPUS} for the built-in one)")
-    if corpus is not None and settings.corpus not in (None, corpus):
+    if corpus is not None and settings.corpus not in (None, corpus) and not corpus_is_gone(settings.corpus):
         raise ValueError(f"--corpus {corpus} (the run's is {settings.corpus}): a resumed run goes on with its own "
                          "corpus: leave out --corpus")
-    settings = replace(settings, corpus=settings.corpus or corpus)  # an older checkpoint's, recorded from now on
+    if corpus is None and corpus_is_gone(settings.corpus):
+        raise ValueError(f"the run's corpus {settings.corpus} is no longer there: put it back, or give its new "
+                         "place with --corpus")
+    settings = replace(settings, corpus=corpus or settings.corpus)  # given: recorded from now on
     if steps is not None:
         settings = replace(settings, steps=steps)  # checked again: warmup must still fit
     if settings.steps <= trainer_state["step"]:
