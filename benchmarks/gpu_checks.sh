@@ -7,7 +7,8 @@
 # 3. the whole test suite with TINYBERT_DEVICE set (a quick hypothesis profile: 10 examples a test), one pytest
 #    process a test file, JOBS of them at a time, the slowest files first; beside it, `tinybert pretrain --tiny`.
 # Run from a checkout (PYTHONPATH=.), with CuPy, PyTorch with CUDA, click, pytest and hypothesis installed.
-# Each stage prints its exit status (124: it ran out of time); the script goes on to the next either way.
+# Each stage prints its exit status (124: it ran out of time, and 15 s after the interrupt it is killed); the
+# script goes on to the next either way, and exits 1 if any stage did not end with 0.
 set -u -o pipefail
 out=${1:-gpu-checks}
 device=${2:-cuda}
@@ -15,6 +16,11 @@ half=$(( $(nproc) / 2 ))
 jobs=${JOBS:-$(( half > 8 ? 8 : (half < 1 ? 1 : half) ))}  # pytest processes: half the cores, at most 8
 mkdir -p "$out"
 export PYTHONPATH=. PYTHONUNBUFFERED=1
+failed=0
+ended() {  # ended STATUS: print a stage's exit status and remember a failure
+    echo "   exit status $1"
+    [ "$1" -eq 0 ] || failed=1
+}
 if [ "$device" = cuda ]; then
     sizes=mini,base size=base
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/machine.txt"
@@ -26,37 +32,43 @@ else
 fi
 
 echo "== 1. benchmark ($sizes)"
-timeout -s INT 150 python benchmarks/pretraining_step.py --device "$device" --sizes "$sizes" --steps 10 \
+timeout -k 15 -s INT 150 python benchmarks/pretraining_step.py --device "$device" --sizes "$sizes" --steps 10 \
     --json "$out/benchmark.jsonl" > "$out/benchmark.txt" 2>&1
-echo "   exit status $?"
+ended $?
 tail -4 "$out/benchmark.txt"
 
 echo "== 2. op times ($size)"
-timeout -s INT 60 python benchmarks/op_times.py --device "$device" --size "$size" --steps 5 > "$out/op_times.txt" 2>&1
-echo "   exit status $?"
+timeout -k 15 -s INT 60 python benchmarks/op_times.py --device "$device" --size "$size" --steps 5 \
+    > "$out/op_times.txt" 2>&1
+ended $?
 head -16 "$out/op_times.txt"
 
 echo "== 3. the tests on $device, $jobs files at a time, and tinybert pretrain --tiny beside them"
-timeout -s INT 240 python -m tinybert pretrain --tiny --device "$device" --out "$(mktemp -d)/pretrained" \
+timeout -k 15 -s INT 240 python -m tinybert pretrain --tiny --device "$device" --out "$(mktemp -d)/pretrained" \
     > "$out/pretrain.txt" 2>&1 &
 pretrain=$!
 logs=$(mktemp -d)
 # the files that take longest on the CPU first, so that no long one starts last; then every other test file
 slowest="tests/test_examples.py tests/test_pretrain_cli.py tests/test_gradients.py tests/test_properties.py"
 everything=$(ls tests/test_*.py tests/parity/test_*.py | grep -vxF -f <(tr ' ' '\n' <<< "$slowest"))
-# each file's log ends with its pytest's exit status; 5 (a file skipped whole, for want of an extra) counts as 0
+# each file's log ends with its pytest's exit status (the inner shell outlives the interrupt at the time
+# limit, to write it); 5, a file skipped whole for want of an extra, counts as 0
 # shellcheck disable=SC2016  # $0 and $1 belong to the inner shell: the log folder and a test file
 printf '%s\n' $slowest $everything | TINYBERT_DEVICE=$device HYPOTHESIS_PROFILE=quick \
-    timeout -s INT 300 xargs -P "$jobs" -n 1 sh -c 'log="$0/$(echo "$1" | tr / _).txt"
+    timeout -k 15 -s INT 300 xargs -P "$jobs" -n 1 sh -c 'trap : INT; log="$0/$(echo "$1" | tr / _).txt"
     python -m pytest -q -rfs --tb=short -p no:cacheprovider "$1" > "$log" 2>&1; code=$?
     echo "exit status $code" >> "$log"; [ $code -eq 5 ] || exit $code' "$logs"
-echo "   exit status $? (123: some file failed)"
+ended $?  # 123: some file failed; 124: out of time
+sleep 3  # at the time limit: a moment for the files interrupted to write their exit status
+echo "   $(ls "$logs" | wc -l) of $(printf '%s\n' $slowest $everything | wc -l) test files ran"
 for log in "$logs"/*.txt; do echo "#### $(basename "$log" .txt)"; cat "$log"; done > "$out/tests.txt"
 grep -hE "^(FAILED|ERROR)" "$logs"/*.txt
 grep -H "^exit status" "$logs"/*.txt | grep -vE "exit status (0|5)$" | sed 's|.*/||'  # the files that failed
 # the line before each log's exit status: "N passed, M skipped in S s"; their sum
 tail -qn 2 "$logs"/*.txt | grep -oE "[0-9]+ (passed|failed|skipped|errors?)" \
     | awk '{count[$2] += $1} END {for (word in count) printf "   %d %s\n", count[word], word}'
+echo "   pretrain --tiny:"
 wait "$pretrain"
-echo "   pretrain --tiny: exit status $?"
+ended $?
 tail -4 "$out/pretrain.txt"
+exit "$failed"
