@@ -55,7 +55,8 @@ def test_dev_questions_keep_their_answers_as_texts_and_test_questions_need_none(
     q1, q2 = read_squad(misplaced, "dev")  # scored as texts only, as the official scripts do
     assert (q1.answers, q1.answer_starts, q2.is_impossible) == (("London", "in London"), (), True)
     no_answers = changed(drop(*QUESTION_1, "answers"))
-    with pytest.raises(ValueError, match="question 'q1' has no \"answers\""):
+    with pytest.raises(ValueError, match="question 'q1' has no \"answers\" to score against; to answer questions "
+                                         "that have none, read them as test questions"):
         read_squad(written(tmp_path, no_answers), "dev")
     q1, q2 = read_squad(written(tmp_path, no_answers), "test")
     assert (q1.id, q1.question, q1.answers, q2.answers, q2.is_impossible) == ("q1", "Where was Ada born?", (), (), False)
@@ -169,5 +170,5 @@ def test_rows_with_a_misplaced_answer_stop_the_reader_unless_asked_to_skip_them_
         examples_from_rows(rows, "v1.1")
     kept = examples_from_rows(rows, "v1.1", skip_misplaced=True)
     assert [(example.id, example.answers, example.answer_starts) for example in kept] == [("good", ("Oslo",), (17,))]
-    dev = examples_from_rows(rows, "v1.1", "dev", skip_misplaced=True)  # dev answers are only compared as texts
+    dev = examples_from_rows(rows, "v1.1", use="dev")  # dev answers are only compared as texts
     assert [(example.id, example.answers) for example in dev] == [("good", ("Oslo", "Oslo")), ("lost", ("Rome",))]

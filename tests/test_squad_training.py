@@ -2,6 +2,7 @@
 saved model answers as the trained one did, and the run says which scoring it used."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -92,6 +93,18 @@ def test_whether_the_model_may_answer_nothing_is_its_own_not_the_other_questions
     assert set(as_if_trained_on_v2.values()) == {""}  # v2.0: may answer nothing, among answerable questions too
 
 
+def test_a_checkpoint_saved_before_models_recorded_their_version_says_it_in_its_history(trained, tmp_path):
+    run, _, _, _ = trained
+    save_squad(run, tmp_path / "qa")
+    config = json.loads((tmp_path / "qa" / "config.json").read_text())
+    del config["settings"]["trained_on"]
+    (tmp_path / "qa" / "config.json").write_text(json.dumps(config))
+    assert load_question_answerer(tmp_path / "qa")[3] == "v1.1"  # from the epochs' results
+    (tmp_path / "qa" / "trainer_state.json").write_text("{}")
+    with pytest.raises(CheckpointError, match="does not say which SQuAD version its model was trained on"):
+        load_question_answerer(tmp_path / "qa")
+
+
 def test_a_checkpoint_of_another_task_is_not_a_question_answerer(trained, tmp_path):
     run, _, _, _ = trained
     save_checkpoint(tmp_path / "pretrained", fresh_bert(run.tokenizer, 16), run.tokenizer, {"lowercase": True})
@@ -121,6 +134,10 @@ def test_settings_and_data_that_cannot_work_are_clear_errors(tmp_path):
     tokenizer = tokenizer_for(examples)
     with pytest.raises(ValueError, match="max_seq_length=384 exceeds the model's max_position_embeddings=64"):
         start_squad(fresh_bert(tokenizer, 16), tokenizer, examples, examples, SquadSettings())
+    read_for_scoring = read_squad(tmp_path / "v2.json", "dev")  # no answer_start: windows could not be labelled
+    with pytest.raises(ValueError, match="has no answer_start: read training questions for training"):
+        start_squad(fresh_bert(tokenizer, 16), tokenizer, read_for_scoring, examples, SquadSettings(max_seq_length=64,
+                                                                                               max_query_length=16))
     unanswerable = [example for example in examples if example.is_impossible]
     with pytest.raises(ValueError, match="the training questions are all unanswerable"):
         start_squad(fresh_bert(tokenizer, 16), tokenizer, unanswerable, examples,

@@ -63,8 +63,8 @@ def load_squad(task):
     questions keep every answer, as texts to score against, as the official scripts do."""
     path, version = SQUAD[task]
     splits = load(path, None, f"--task {task}")
-    train = examples_from_rows(splits["train"], version, "train", skip_misplaced=True)
-    return train, examples_from_rows(splits["validation"], version, "dev"), len(splits["train"]) - len(train)
+    train = examples_from_rows(splits["train"], version, use="train", skip_misplaced=True)
+    return train, examples_from_rows(splits["validation"], version, use="dev"), len(splits["train"]) - len(train)
 
 
 def load_wikitext(name):

@@ -45,13 +45,16 @@ def version_of(examples):
     return "v2.0" if any(example.is_impossible for example in examples) else "v1.1"
 
 
+def check_use(use):
+    if use not in USES:
+        raise ValueError(f"unknown use {use!r} of SQuAD questions: use 'train', 'dev' or 'test'")
+
+
 def make_example(where, id, question, context, answers, answer_starts, is_impossible, title="", use="train"):
     """A SquadExample for `use` (USES) once its answers are checked: an unanswerable question has none, an
     answerable one at least one, each a non-empty text, and for training each is found at its answer_start
     in the context. A test question keeps no answers. `where` begins every error message, saying where the
     question is."""
-    if use not in USES:
-        raise ValueError(f"unknown use {use!r} of SQuAD questions: use 'train', 'dev' or 'test'")
     if use == "test":
         return SquadExample(id, question, context, title=title)
     if is_impossible and answers:
@@ -112,6 +115,7 @@ def declares_v1(top):
 
 def read_squad(path, use="train"):
     """The SquadExamples of a SQuAD v1.1 or v2.0 JSON file, in the file's order, read for `use` (USES)."""
+    check_use(use)
     top = parse_json(path)
     if not isinstance(top, dict) or not isinstance(top.get("data"), list):
         raise ValueError(f"{path} has no \"data\" list; a SQuAD file is {{\"version\": ..., \"data\": [articles]}}")
@@ -134,6 +138,9 @@ def read_squad(path, use="train"):
                     raise ValueError(f"{at}: the id is used twice in the file; each question needs its own id")
                 seen.add(id)
                 question = required(qa, "question", str, at, question_shape)
+                if use == "dev" and "answers" not in qa:
+                    raise ValueError(f"{at} has no \"answers\" to score against; to answer questions that have "
+                                     "none, read them as test questions (tinybert predict --unlabelled)")
                 answers = [] if use == "test" else required(qa, "answers", list, at, question_shape)
                 is_impossible = qa.get("is_impossible", False)
                 if not isinstance(is_impossible, bool):
@@ -152,13 +159,14 @@ def read_squad(path, use="train"):
     return examples
 
 
-def examples_from_rows(rows, version, use="train", skip_misplaced=False):
+def examples_from_rows(rows, version, *, use="train", skip_misplaced=False):
     """SquadExamples for `use` (USES) from rows as Hugging Face `datasets` gives "squad" (version "v1.1") or
     "squad_v2" ("v2.0"): {"id", "title", "context", "question", "answers": {"text": [...], "answer_start":
     [...]}}. In v2.0 a row with empty lists is an unanswerable question; v1.1 has none. skip_misplaced (for
     training): leave out an answer whose text is not at its answer_start, and a question left with none, as
     run_squad.py skips an answer it cannot find, where a file of one's own stops at it (len(rows) -
     len(examples) then says how many questions were left out)."""
+    check_use(use)
     if version not in VERSIONS:
         raise ValueError(f"unknown SQuAD version {version!r}: use 'v1.1' (datasets' \"squad\") or 'v2.0' "
                          "(\"squad_v2\")")

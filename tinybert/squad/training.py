@@ -88,6 +88,11 @@ def start_squad(pretrained, tokenizer, train_examples, dev_examples, settings):
     if not any(not example.is_impossible for example in train_examples):
         raise ValueError("the training questions are all unanswerable: a model learns to find answers only from "
                          "questions that have them")
+    unplaced = next((example.id for example in train_examples if not example.is_impossible and not example.answer_starts),
+                    None)
+    if unplaced is not None:
+        raise ValueError(f"training question {unplaced!r} has no answer_start: read training questions for training "
+                         "(read_squad(path, \"train\")), which keeps where each answer is")
     if settings.max_seq_length > pretrained.config.max_position_embeddings:
         raise ValueError(f"max_seq_length={settings.max_seq_length} exceeds the model's max_position_embeddings="
                          f"{pretrained.config.max_position_embeddings}: give a shorter max_seq_length")
@@ -181,10 +186,12 @@ def question_answering_model(config, settings):
 def load_question_answerer(directory):
     """(BertForQuestionAnswering, tokenizer, SquadSettings, the SQuAD version it was trained on) from a
     directory save_squad wrote."""
-    model, tokenizer, saved, _ = load_checkpoint(directory, question_answering_model)
+    model, tokenizer, saved, trainer_state = load_checkpoint(directory, question_answering_model)
     settings = SquadSettings(**{name: saved["settings"][name] for name in asdict(SquadSettings()) if
                                 name in saved["settings"]})
-    if saved["settings"].get("trained_on") not in ("v1.1", "v2.0"):
+    history = trainer_state.get("history") or [{}]  # an older checkpoint says it only in each epoch's result
+    trained_on = saved["settings"].get("trained_on", history[0].get("trained_on"))
+    if trained_on not in ("v1.1", "v2.0"):
         raise CheckpointError(f"{directory} does not say which SQuAD version its model was trained on (no "
                               "\"trained_on\" in config.json's settings): fine-tune it again with this tinybert")
-    return model, tokenizer, settings, saved["settings"]["trained_on"]
+    return model, tokenizer, settings, trained_on
