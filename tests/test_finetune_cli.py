@@ -187,6 +187,7 @@ def test_ctrl_c_saves_a_run_that_resumes_to_the_same_losses_as_one_never_stopped
     (["--resume", "{model}"], "holds no unfinished fine-tuning run (no in-progress/ in it)"),
     (["--model", "{model}", "--out", "{out}", "--null-threshold", "1.5"],
      "--null-threshold is for question answering: use it with --task squad or squad_v2"),
+    (["--resume", "{model}", "--lr", "1e-3"], "--lr does not go with --resume: a resumed run keeps its own settings"),
 ])
 def test_finetune_options_that_do_not_fit_together_are_one_line_and_exit_code_two(finetuned, tmp_path, arguments,
                                                                                  message):

@@ -173,15 +173,17 @@ def next_rows(run):
     batch, in the epoch's order."""
     epoch, position = divmod(run.step, run.steps_per_epoch)
     size = run.settings.batch_size
-    return epoch + 1, epoch_order(run.settings.seed, epoch + 1, run.training_size)[position * size:(position + 1) * size]
+    order = epoch_order(run.settings.seed, epoch + 1, run.training_size)
+    return epoch + 1, order[position * size:(position + 1) * size]
 
 
 def take_step(run, loss, epoch):
     """Backpropagate a batch's loss, clip the gradients at norm 1.0, and step the optimizer and its
     schedule; returns the step's metrics. A loss of NaN or infinity raises TrainingDiverged before any
     weight moves. (The classifier's and the question answerer's steps end alike.)"""
-    if not math.isfinite(loss.item()):
-        raise TrainingDiverged(f"the loss became {loss.item()} at step {run.step + 1} (epoch {epoch}): "
+    loss_value = loss.item()  # read from the device once
+    if not math.isfinite(loss_value):
+        raise TrainingDiverged(f"the loss became {loss_value} at step {run.step + 1} (epoch {epoch}): "
                                "fine-tuning stopped there. Try a lower learning rate (--lr)")
     run.optimizer.zero_grad()
     loss.backward()
@@ -190,7 +192,7 @@ def take_step(run, loss, epoch):
     run.optimizer.step()
     run.scheduler.step()
     run.step += 1
-    return {"step": run.step, "epoch": epoch, "loss": loss.item(), "learning_rate": learning_rate}
+    return {"step": run.step, "epoch": epoch, "loss": loss_value, "learning_rate": learning_rate}
 
 
 def finetune_step(run):

@@ -16,17 +16,36 @@ from ..checkpoint import saved_task, write_atomically
 
 class TinybertGroup(click.Group):
     """Runs a command; a device that cannot be used, an unknown command or a bad option value (click's
-    usage errors, three lines of its own) ends it with one line and exit code 2."""
+    usage errors, three lines of its own), of tinybert's or of a command's, ends it with one line and exit
+    code 2."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        with usage_errors_in_one_line():
+            return super().make_context(info_name, args, parent, **extra)
 
     def invoke(self, ctx):
         try:
-            return super().invoke(ctx)
+            with usage_errors_in_one_line():
+                return super().invoke(ctx)
         except backend.DeviceError as error:
             click.echo(f"tinybert: error: {error}", err=True)
             ctx.exit(2)
-        except click.UsageError as error:
-            command = error.ctx.command_path if error.ctx else "tinybert"
-            raise InputError(f"{error.format_message().rstrip('.')} (see {command} --help)") from None
+
+
+NO_ARGUMENTS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click 8.2+: `tinybert` alone
+
+
+@contextlib.contextmanager
+def usage_errors_in_one_line():
+    """click's UsageError as an InputError: its message and the --help to read, on one line (but the help
+    that `tinybert` alone shows stays as click shows it)."""
+    try:
+        yield
+    except click.UsageError as error:
+        if isinstance(error, NO_ARGUMENTS_IS_HELP):
+            raise
+        command = error.ctx.command_path if error.ctx else "tinybert"
+        raise InputError(f"{error.format_message().rstrip('.')} (see {command} --help)") from None
 
 
 @click.group("tinybert", cls=TinybertGroup, context_settings={"help_option_names": ["-h", "--help"]})

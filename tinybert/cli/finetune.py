@@ -17,8 +17,13 @@ from .base import (InputError, Interrupted, RunError, check_out_holds, device_op
                    reported_as_input_errors, show_or_write, train_with_a_log)
 from .squad import answer_questions, finetune_squad
 
-SQUAD_OPTIONS = {"doc_stride": "--doc-stride", "max_query_length": "--max-query-length",  # setting: its option
-                 "max_answer_length": "--max-answer-length", "null_score_threshold": "--null-threshold"}
+SQUAD_OPTIONS = ("doc_stride", "max_query_length", "max_answer_length", "null_score_threshold")
+
+
+def given_options(options, names):
+    """The command-line flags (--doc-stride, ...) of those of `names` that the user gave (not None)."""
+    flags = {parameter.name: parameter.opts[0] for parameter in click.get_current_context().command.params}
+    return [flags[name] for name in names if options[name] is not None]
 
 
 def default(name):
@@ -68,6 +73,9 @@ def finetune(model_directory, task, train_path, dev_path, out, resume, **options
     Markdown table row."""
     if resume and (model_directory or out):
         raise InputError("--resume goes on in the run's own directory with its own model: leave out --model and --out")
+    settings_given = given_options(options, options)
+    if resume and settings_given:
+        raise InputError(f"{settings_given[0]} does not go with --resume: a resumed run keeps its own settings")
     if not resume and not (model_directory and out):
         raise InputError("give the pretrained model (--model) and the directory to write (--out), or --resume")
     if bool(train_path) != bool(dev_path) or not (train_path or task or resume):
@@ -79,9 +87,10 @@ def finetune(model_directory, task, train_path, dev_path, out, resume, **options
         with reported_as_input_errors(ValueError):
             settings = SquadSettings(**with_defaults(options, SquadSettings))
         return finetune_squad(task, model_directory, train_path, dev_path, out, settings)
-    squad_only = [flag for name, flag in SQUAD_OPTIONS.items() if options.pop(name) is not None]
+    squad_only = given_options(options, SQUAD_OPTIONS)
     if squad_only:
         raise InputError(f"{squad_only[0]} is for question answering: use it with --task squad or squad_v2")
+    options = {name: value for name, value in options.items() if name not in SQUAD_OPTIONS}
     out = resume or out
     if not resume:
         check_out_holds(out, "classification")

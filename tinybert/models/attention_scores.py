@@ -140,7 +140,7 @@ class LocalAttention(Module):
     monotonic (local-m): p_t = t, for sources and targets that run roughly in step.
     predictive (local-p): p_t = (S - 1) sigmoid(v_p^T tanh(W_p h_t)) (equation 9, with positions counted
     from 0, so that p_t lies among the keys 0 .. S - 1; S is the number of keys the mask lets the query
-    read, so a sequence's padding never moves its p_t), a position the model predicts from the query; the weights inside the window are then multiplied by a
+    read, so padding at the end never moves p_t), a position the model predicts from the query; the weights inside the window are then multiplied by a
     Gaussian around it, exp(-(s - p_t)^2 / (2 sigma^2)) with sigma = D / 2 (equation 10), so they no
     longer sum to 1 and the gradient reaches W_p and v_p through it. The window's edges are a mask:
     no gradient flows through where they fall.

@@ -9,8 +9,9 @@ CLIP_EPS = 1e-6  # torch's: the clipped norm lands just under max_norm, never ov
 def clip_grad_norm(parameters, max_norm):
     """Scale every gradient by one factor so that all of them together, as one long vector, have an L2
     norm of at most `max_norm`; gradients already that small are left as they are. Parameters whose grad
-    is None are skipped. Returns the norm before clipping, as a 0-d array on the gradients' device, as
-    torch returns a tensor: `float()` it to log it (0.0 when no parameter has a gradient)."""
+    is None are skipped. Returns the norm before clipping where the gradients are (a NumPy scalar, or a 0-d
+    CuPy array), as torch returns a tensor: `float()` it to log it (0.0 when no parameter has a gradient).
+    A norm of NaN or infinity makes every gradient NaN, as in torch: the loss check stops such a run."""
     if not max_norm > 0:
         raise ValueError(f"max_norm={max_norm!r} must be positive: it is the largest gradient norm allowed, "
                          "e.g. 1.0")
