@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 import device_double
+import tinybert
 from tinybert import autograd as ag
 from tinybert.autograd import backend
 from tinybert.models.bert import BertConfig, BertForPreTraining
@@ -32,10 +33,11 @@ def reads_of(step, monkeypatch):
     tinybert function outside backend.py that asked for each read."""
     reads = collections.Counter()
     read_back = device_double.DeviceArray.read_back
+    package = Path(tinybert.__file__).resolve().parent
 
     def counted(array, convert):
         asking = [frame for frame in traceback.extract_stack()
-                  if "tinybert" in Path(frame.filename).parts and Path(frame.filename).name != "backend.py"]
+                  if Path(frame.filename).resolve().is_relative_to(package) and Path(frame.filename).name != "backend.py"]
         reads[f"{Path(asking[-1].filename).name}:{asking[-1].name}"] += 1
         return read_back(array, convert)
 
