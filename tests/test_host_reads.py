@@ -36,8 +36,8 @@ def reads_of(step, monkeypatch):
     package = Path(tinybert.__file__).resolve().parent
 
     def counted(array, convert):
-        asking = [frame for frame in traceback.extract_stack()
-                  if Path(frame.filename).resolve().is_relative_to(package) and Path(frame.filename).name != "backend.py"]
+        asking = [frame for frame in traceback.extract_stack() if Path(frame.filename).resolve().is_relative_to(package)
+                  and Path(frame.filename).name != "backend.py"]
         reads[f"{Path(asking[-1].filename).name}:{asking[-1].name}"] += 1
         return read_back(array, convert)
 
@@ -52,7 +52,8 @@ def test_a_bert_pretraining_step_reads_back_only_its_index_checks_and_its_paddin
                         max_position_embeddings=16)
     model = BertForPreTraining(config).to("cuda")
     optimizer = AdamW(model.parameters(), lr=1e-3)
-    input_ids, segment_ids, is_real, positions, labels, sentence_labels = pretraining_batch(backend.module_for_device("cuda"))
+    xp = backend.module_for_device("cuda")
+    input_ids, segment_ids, is_real, positions, labels, sentence_labels = pretraining_batch(xp)
 
     def step():
         mlm_logits, nsp_logits = model(input_ids, segment_ids, is_real, positions)
