@@ -24,7 +24,6 @@ from pretraining_step import Tinybert  # noqa: E402
 
 from tinybert.autograd import tensor  # noqa: E402
 from tinybert.models.config import PRESETS  # noqa: E402
-from tinybert.optim import clip_grad_norm  # noqa: E402
 
 
 class OpClock:
@@ -87,7 +86,7 @@ def main():
         optimizer.zero_grad()
         total.backward()
         backward_done = clock.now()
-        clip_grad_norm(model.parameters(), 1.0)
+        optimizer.clip_grad_norm(1.0)
         optimizer.step()
         phases["forward"].append(forward_done - started)
         phases["backward"].append(backward_done - forward_done)

@@ -25,7 +25,7 @@ from . import glue
 from .autograd import backend
 from .checkpoint import CheckpointError, load_checkpoint, load_optimizer_state, read_arrays, save_checkpoint
 from .models.bert import BertForSequenceClassification
-from .optim import AdamW, LRScheduler, clip_grad_norm, linear_warmup_decay, parameter_groups
+from .optim import AdamW, LRScheduler, linear_warmup_decay, parameter_groups
 from .pretraining import TrainingDiverged
 
 IN_PROGRESS = "in-progress"  # the subdirectory of an unfinished run's latest state
@@ -187,7 +187,7 @@ def take_step(run, loss, epoch):
                                "fine-tuning stopped there. Try a lower learning rate (--lr)")
     run.optimizer.zero_grad()
     loss.backward()
-    clip_grad_norm(run.model.parameters(), 1.0)
+    run.optimizer.clip_grad_norm(1.0)
     learning_rate = run.optimizer.param_groups[0]["lr"]
     run.optimizer.step()
     run.scheduler.step()

@@ -30,7 +30,7 @@ from .autograd import backend
 from .checkpoint import language_model, load_checkpoint, load_optimizer_state, save_checkpoint
 from .models.bert import BertConfig, BertForPreTraining
 from .models.gpt import GPT, GPTConfig
-from .optim import AdamW, LRScheduler, clip_grad_norm, linear_warmup_decay, parameter_groups
+from .optim import AdamW, LRScheduler, linear_warmup_decay, parameter_groups
 from .text import BertTokenizer, train_wordpiece_vocab
 from .text.clm_data import consecutive_windows, random_windows, token_stream, unigram_perplexity
 from .text.corpus import tokenize_documents
@@ -295,7 +295,7 @@ def train_step(run):
     if not math.isfinite(metrics["loss"]):
         raise TrainingDiverged(f"the loss became {metrics['loss']} at step {run.step + 1}: the run stopped there. "
                                "Try a lower learning rate (--lr) or more warmup (--warmup)")
-    clip_grad_norm(run.model.parameters(), run.settings.max_grad_norm)
+    run.optimizer.clip_grad_norm(run.settings.max_grad_norm)
     learning_rate = run.optimizer.param_groups[0]["lr"]
     run.optimizer.step()
     run.scheduler.step()

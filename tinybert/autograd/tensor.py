@@ -66,12 +66,14 @@ class Tensor:
     data            the array (numpy.ndarray on the CPU, cupy.ndarray on a GPU)
     requires_grad   whether backward() should compute a gradient for it
     grad            the accumulated gradient, an array of the same shape (None until backward)
+    grad_buffer     None, or an array where a leaf's gradient is to be written: an optimizer that keeps
+                    every gradient in one flat array gives each parameter its view of it (optim/flat.py)
     op              the name of the op that made it ("matmul", "softmax", ...); "leaf" for inputs
     parents         the tensors the op read
     name            an optional label, such as a parameter's dotted name, for graphs and errors
     """
 
-    __slots__ = ("data", "requires_grad", "grad", "op", "parents", "backward_fn", "retains_grad", "name")
+    __slots__ = ("data", "requires_grad", "grad", "grad_buffer", "op", "parents", "backward_fn", "retains_grad", "name")
     __array_ufunc__ = None  # `numpy_array * tensor` calls Tensor.__rmul__ instead of looping over elements
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None, name=None):
@@ -81,6 +83,7 @@ class Tensor:
                                 "write 1.0 rather than 1, or pass dtype=np.float32")
         self.requires_grad = requires_grad
         self.grad = None
+        self.grad_buffer = None
         self.op = "leaf"
         self.parents = ()
         self.backward_fn = None
@@ -190,8 +193,7 @@ class Tensor:
             if grad is None:
                 continue
             if node.is_leaf or node.retains_grad:
-                # a copy: `grad` may be shared (add hands one array to both inputs) or a read-only view
-                node.grad = grad.copy() if node.grad is None else node.grad + grad
+                node.grad = accumulated(node, grad)
             if node.is_leaf:
                 continue
             for parent, parent_grad in zip(node.parents, node.backward_fn(grad)):
@@ -296,7 +298,7 @@ def make_result(data, op, parents, backward):
     result = Tensor.__new__(Tensor)
     # NumPy turns 0-d results into scalars (np.float64(3.0)); keep them 0-d arrays
     result.data = data if data.ndim else backend.array_module(data).asarray(data)
-    result.grad = None
+    result.grad = result.grad_buffer = None
     result.retains_grad = False
     result.name = None
     result.requires_grad = _grad_enabled and any(parent.requires_grad for parent in parents)
@@ -305,6 +307,21 @@ def make_result(data, op, parents, backward):
     else:
         result.op, result.parents, result.backward_fn = op, (), None
     return result
+
+
+def accumulated(tensor, grad):
+    """tensor.grad + grad, where tensor.grad may still be None. The first gradient is copied (`grad` may be
+    shared: add hands one array to both inputs; or a read-only view), into the tensor's grad_buffer when
+    it has one; later ones are added there in place, so the gradient stays in its buffer."""
+    if tensor.grad is None:
+        if tensor.grad_buffer is None:
+            return grad.copy()
+        tensor.grad_buffer[...] = grad
+        return tensor.grad_buffer
+    if tensor.grad is tensor.grad_buffer:
+        tensor.grad += grad
+        return tensor.grad
+    return tensor.grad + grad
 
 
 def topological_order(root):

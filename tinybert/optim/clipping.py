@@ -12,10 +12,15 @@ def clip_grad_norm(parameters, max_norm):
     is None are skipped. Returns the norm before clipping where the gradients are (a NumPy scalar, or a 0-d
     CuPy array), as torch returns a tensor: `float()` it to log it (0.0 when no parameter has a gradient).
     A norm of NaN or infinity makes every gradient NaN, as in torch: the loss check stops such a run."""
+    return clip_gradients([parameter.grad for parameter in parameters if parameter.grad is not None], max_norm)
+
+
+def clip_gradients(grads, max_norm):
+    """clip_grad_norm on the gradient arrays `grads`, scaled in place (an optimizer's flat gradients, or
+    each parameter's)."""
     if not max_norm > 0:
         raise ValueError(f"max_norm={max_norm!r} must be positive: it is the largest gradient norm allowed, "
                          "e.g. 1.0")
-    grads = [parameter.grad for parameter in parameters if parameter.grad is not None]
     if not grads:
         return 0.0
     xp = backend.array_module(grads[0])

@@ -13,7 +13,10 @@ import numpy as np
 
 from ..autograd import Tensor, backend, parallel
 from ..nn import LayerNorm
+from .clipping import clip_gradients
+from .flat import FlatGroup
 
+BUFFERS = ("mean", "mean_square")  # Adam's moving averages of the gradient and of its square
 GROUP_KEYS = ("params", "names")  # what a group holds besides hyperparameters; "names" is for reading only
 
 
@@ -48,12 +51,25 @@ class Optimizer:
     def step(self):
         """Update every parameter that has a gradient; a parameter whose grad is None is left alone."""
         for group in self.param_groups:
-            for parameter in group["params"]:
-                if parameter.grad is None:
-                    continue
-                if parameter not in self.state:
-                    self.state[parameter] = self.new_state(parameter)
-                self.update(parameter, group, self.state[parameter])
+            self.step_group(group)
+
+    def step_group(self, group):
+        """Update the parameters of one group, one by one."""
+        for parameter in group["params"]:
+            if parameter.grad is None:
+                continue
+            if parameter not in self.state:
+                self.state[parameter] = self.new_state(parameter)
+            self.update(parameter, group, self.state[parameter])
+
+    def clip_grad_norm(self, max_norm):
+        """clip_grad_norm(self.parameters(), max_norm), on whole flat gradients where the optimizer keeps
+        them (Adam's): returns the norm before clipping."""
+        return clip_gradients(self.gradients(), max_norm)
+
+    def gradients(self):
+        """The arrays that hold the gradients of this optimizer's parameters, each gradient once."""
+        return [parameter.grad for parameter in self.parameters() if parameter.grad is not None]
 
     def zero_grad(self):
         """Forget every parameter's gradient (set it to None), ready for the next backward."""
@@ -166,25 +182,68 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+        self.flat_groups = [self.flat_group(group["params"]) for group in self.param_groups]  # None: not possible
+
+    def flat_group(self, parameters):
+        """`parameters` laid out flat with their averages (flat.py), or None where they cannot be."""
+        return FlatGroup(parameters, self.state, BUFFERS) if FlatGroup.possible(parameters) else None
+
+    def step(self):
+        """Update each group in one call when all its gradients are ready in its flat gradient, else
+        parameter by parameter."""
+        for number, group in enumerate(self.param_groups):
+            flat = self.ready_flat_group(number)
+            if flat is None:
+                self.step_group(group)
+                continue
+            for index, parameter in enumerate(flat.parameters):
+                if parameter not in self.state:
+                    self.state[parameter] = {"step": 0, **{name: flat.views[name][index] for name in BUFFERS}}
+                self.state[parameter]["step"] += 1
+            self.move(*(flat.arrays[kind] for kind in ("data", "grad", *BUFFERS)), group,
+                      self.state[flat.parameters[0]]["step"])
+
+    def ready_flat_group(self, number):
+        """Group `number`'s FlatGroup if every gradient of the group is in it, else None. A group whose
+        arrays were replaced is laid out anew first."""
+        flat = self.flat_groups[number]
+        if flat is not None and not flat.intact(self.state):
+            flat = self.flat_groups[number] = self.flat_group(self.param_groups[number]["params"])
+        return flat if flat is not None and flat.ready(self.state) else None
+
+    def gradients(self):
+        """The flat gradient of each group that has every gradient in it, the others' gradients one by one."""
+        arrays = []
+        for number, group in enumerate(self.param_groups):
+            flat = self.ready_flat_group(number)
+            if flat is not None:
+                arrays.append(flat.arrays["grad"])
+            else:
+                arrays.extend(parameter.grad for parameter in group["params"] if parameter.grad is not None)
+        return arrays
 
     def new_state(self, parameter):
         xp = parameter.xp
-        return {"step": 0, "mean": xp.zeros_like(parameter.data), "mean_square": xp.zeros_like(parameter.data)}
+        return {"step": 0, **{name: xp.zeros_like(parameter.data) for name in BUFFERS}}
 
     def update(self, parameter, group, state):
-        grad = parameter.grad + group["weight_decay"] * parameter.data  # g = g + wd p
-        self.adam_step(parameter, grad, group, state)
-
-    def adam_step(self, parameter, grad, group, state, decay=1.0):
-        """Move `parameter` (first scaled by `decay`) by the bias-corrected moving averages of `grad`
-        (m and v in the paper), which are updated in place: no new arrays each step."""
-        beta1, beta2 = group["betas"]
         state["step"] += 1
+        self.move(parameter.data, parameter.grad, state["mean"], state["mean_square"], group, state["step"])
+
+    def move(self, data, grad, mean, mean_square, group, step):
+        """Adam's step number `step` on arrays (one parameter's, or a flat group's), in place: L2 weight
+        decay added to the gradient."""
+        self.adam_step(data, grad + group["weight_decay"] * data, mean, mean_square, group, step)  # g = g + wd p
+
+    @staticmethod
+    def adam_step(data, grad, mean, mean_square, group, step, decay=1.0):
+        """Move `data` (first scaled by `decay`) by the bias-corrected moving averages of `grad` (m and v in
+        the paper), which are updated in place: no new arrays each step."""
+        beta1, beta2 = group["betas"]
         # both averages start at 0, so early on they are too small by a factor 1 - b^t: divide it out,
         # m_hat = m / (1 - b1^t) and v_hat = v / (1 - b2^t)
-        adam_update(parameter.data, grad, state["mean"], state["mean_square"], decay=decay, beta1=beta1, beta2=beta2,
-                    step_size=group["lr"] / (1 - beta1 ** state["step"]), correction2=1 - beta2 ** state["step"],
-                    eps=group["eps"])
+        adam_update(data, grad, mean, mean_square, decay=decay, beta1=beta1, beta2=beta2,
+                    step_size=group["lr"] / (1 - beta1 ** step), correction2=1 - beta2 ** step, eps=group["eps"])
 
 
 def adam_rows(param, grad, mean, mean_square, decay, beta1, beta2, step_size, correction2, eps):
@@ -218,7 +277,8 @@ def adam_update(param, grad, mean, mean_square, decay, beta1, beta2, step_size, 
     if kernel is None:
         rows = partial(adam_rows, decay=decay, beta1=beta1, beta2=beta2, step_size=step_size,
                        correction2=correction2, eps=eps)
-        parallel.for_each_block(rows, param, grad, mean, mean_square)
+        # elementwise, so any rows will do: as (N, 1), rows of one number, even a flat group splits into blocks
+        parallel.for_each_block(rows, *(array.reshape(-1, 1) for array in (param, grad, mean, mean_square)))
         return
     scalars = (decay, beta1, beta2, 1 - beta1, 1 - beta2, step_size, correction2, eps)  # ADAM_KERNEL's order
     kernel(grad, *(param.dtype.type(value) for value in scalars), param, mean, mean_square)  # scalars in param's dtype
@@ -233,6 +293,6 @@ class AdamW(Adam):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
 
-    def update(self, parameter, group, state):
+    def move(self, data, grad, mean, mean_square, group, step):
         decay = 1 - group["lr"] * group["weight_decay"]  # p = p - lr wd p, before Adam's step
-        self.adam_step(parameter, parameter.grad, group, state, decay=decay)
+        self.adam_step(data, grad, mean, mean_square, group, step, decay=decay)
