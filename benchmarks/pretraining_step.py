@@ -34,7 +34,7 @@ from tinybert import autograd as ag  # noqa: E402
 from tinybert.autograd import allocator, backend  # noqa: E402
 from tinybert.models.bert import BertConfig, BertForPreTraining  # noqa: E402
 from tinybert.models.config import PRESETS  # noqa: E402
-from tinybert.optim import AdamW, clip_grad_norm  # noqa: E402
+from tinybert.optim import AdamW  # noqa: E402
 
 VOCAB, SEQUENCE, BATCH, MASKED = 8192, 128, 32, 20
 
@@ -81,7 +81,7 @@ class Tinybert:
         total = self.model.loss(mlm_logits, nsp_logits, masked_labels, next_sentence_labels)[0]
         self.optimizer.zero_grad()
         total.backward()
-        clip_grad_norm(self.model.parameters(), 1.0)
+        self.optimizer.clip_grad_norm(1.0)
         self.optimizer.step()
         return total
 
@@ -129,19 +129,22 @@ class Torch:
 
 
 def timed_steps(runners, warmup, steps):
-    """{name: [seconds of each step]}, the runners taking turns step for step after `warmup` steps each."""
+    """{name: [seconds of each step]} and {name: [seconds the host took to queue each step's work]}, the
+    runners taking turns step for step after `warmup` steps each. On a GPU the host queues kernels and
+    goes on; a step whose queueing takes as long as the step itself is held up by the host, not the GPU."""
     for runner in runners:
         for _ in range(warmup):
             runner.step()
         runner.synchronize()
-    times = {runner.name: [] for runner in runners}
+    times, queueing = ({runner.name: [] for runner in runners} for _ in range(2))
     for _ in range(steps):
         for runner in runners:
             started = time.perf_counter()
             runner.step()
+            queueing[runner.name].append(time.perf_counter() - started)
             runner.synchronize()
             times[runner.name].append(time.perf_counter() - started)
-    return times
+    return times, queueing
 
 
 def matmul_peak(device):
@@ -214,23 +217,27 @@ def main():
     results = []
     for size in sizes:
         runners = [Tinybert(size, device)] + ([Torch(size, device)] if has_torch else [])
-        times = timed_steps(runners, arguments.warmup, arguments.steps)
+        times, queueing = timed_steps(runners, arguments.warmup, arguments.steps)
         result = {"size": size, "device": device, "machine": machine, "matmul_peak_flops": peak}
         for runner in runners:
             median = statistics.median(times[runner.name])
             memory = (runner.gpu_memory() if device == "cuda" else peak_memory_alone(runner.name, size))
             result[runner.name] = {"median_seconds": median, "tokens_per_second": BATCH * SEQUENCE / median,
-                                   "flops": matmul_flops(size) / median, "peak_memory_bytes": memory}
+                                   "flops": matmul_flops(size) / median, "peak_memory_bytes": memory,
+                                   "median_queueing_seconds": statistics.median(queueing[runner.name])}
         del runners
         results.append(result)
         line = f"{size:>5}: tinybert {result['tinybert']['median_seconds'] * 1e3:8.1f} ms"
         line += f" ({result['tinybert']['flops'] / 1e9:,.0f} GFLOP/s, {result['tinybert']['flops'] / peak:.0%} of peak,"
-        line += f" {result['tinybert']['peak_memory_bytes'] / 2 ** 20:,.0f} MiB)"
+        line += f" {result['tinybert']['peak_memory_bytes'] / 2 ** 20:,.0f} MiB"
+        line += f", host {result['tinybert']['median_queueing_seconds'] * 1e3:.1f} ms)" if device == "cuda" else ")"
         if has_torch:
             ratio = result["tinybert"]["median_seconds"] / result["PyTorch"]["median_seconds"]
             result["ratio"] = ratio
             line += (f"   PyTorch {result['PyTorch']['median_seconds'] * 1e3:8.1f} ms"
-                     f" ({result['PyTorch']['peak_memory_bytes'] / 2 ** 20:,.0f} MiB)   ratio {ratio:.2f}")
+                     f" ({result['PyTorch']['peak_memory_bytes'] / 2 ** 20:,.0f} MiB"
+                     + (f", host {result['PyTorch']['median_queueing_seconds'] * 1e3:.1f} ms" if device == "cuda" else "")
+                     + f")   ratio {ratio:.2f}")
         print(line, flush=True)
     if arguments.json:
         arguments.json.write_text("".join(json.dumps(result) + "\n" for result in results))

@@ -168,3 +168,53 @@ def elementwise_kernel(xp, name, in_params, out_params, operation):
     if name not in _kernels:
         _kernels[name] = xp.ElementwiseKernel(in_params, out_params, operation, name)
     return _kernels[name]
+
+
+MAX_ROW_THREADS = 256  # the most threads a row kernel's block has
+
+
+def row_threads(length):
+    """The threads of a row kernel's block for rows of `length` numbers: the power of two that covers a
+    row (a warp of 32 at least, MAX_ROW_THREADS at most), as block_reduce's halving needs."""
+    return min(MAX_ROW_THREADS, max(32, 1 << max(length - 1, 0).bit_length()))
+
+
+# A row kernel gives each row of an (N, H) array one block of threads: thread t takes the row's numbers
+# t, t + threads, t + 2 threads, ..., and block_reduce combines the threads' partial results.
+BLOCK_REDUCE = r"""
+// the larger of a and b, NaN if either is NaN (as NumPy's max)
+__device__ T larger(T a, T b) {
+    return (a > b || a != a) ? a : b;
+}
+
+// every thread's `value` combined into one, their sum or (take_max) their largest, by halving: thread t
+// takes in thread t + stride's value, for stride = threads / 2, ..., 2, 1
+__device__ T block_reduce(T value, bool take_max) {
+    __shared__ T values[%d];
+    const int t = threadIdx.x;
+    values[t] = value;
+    __syncthreads();
+    for (int stride = blockDim.x / 2; stride > 0; stride /= 2) {
+        if (t < stride) values[t] = take_max ? larger(values[t], values[t + stride]) : values[t] + values[t + stride];
+        __syncthreads();
+    }
+    const T result = values[0];
+    __syncthreads();  // every thread has read the result before the next call writes over it
+    return result;
+}
+""" % MAX_ROW_THREADS
+
+C_TYPES = {"float32": "float", "float64": "double"}
+
+
+def row_kernel(xp, name, source, dtype):
+    """CuPy's RawKernel `name` from CUDA C `source`, for arrays of `dtype` (float32 or float64, the `T` of
+    the source), with block_reduce above it: launched as kernel((rows,), (row_threads(H),), arguments),
+    one block a row. Compiled at its first use and kept; None where `xp` has no such kernels (NumPy, or
+    the tests' pretend GPU), or for another dtype: the caller then runs the NumPy meaning beside the source."""
+    if not hasattr(xp, "RawKernel") or str(dtype) not in C_TYPES:
+        return None
+    key = (name, str(dtype))
+    if key not in _kernels:
+        _kernels[key] = xp.RawKernel(f"typedef {C_TYPES[str(dtype)]} T;\n{BLOCK_REDUCE}\n{source}", name)
+    return _kernels[key]

@@ -21,12 +21,19 @@ def scale_kept_rows(x, keep, out, scale):
     out *= keep
 
 
+# scale_kept_rows as one CuPy kernel, element by element, in one launch instead of two
+DROP_KERNEL = ("T x, bool keep, T scale", "T out", "out = x * scale * (T)keep;")
+
+
 def drop(x, keep, p):
     """x with the elements where `keep` is False set to 0 and the others scaled by 1 / (1 - p): a new array."""
     xp = backend.array_module(x)
+    scale = x.dtype.type(0 if p == 1 else 1 / (1 - p))
+    kernel = backend.elementwise_kernel(xp, "drop", *DROP_KERNEL)
+    if kernel is not None:
+        return kernel(x, keep, scale)
     x = xp.asarray(x, order="C")  # its blocks of rows must be views (a 0-d array stays 0-d)
     out = xp.empty_like(x)
-    scale = x.dtype.type(0 if p == 1 else 1 / (1 - p))
     parallel.for_each_block(partial(scale_kept_rows, scale=scale), x, keep, out)
     return out
 

@@ -5,6 +5,7 @@ and with c = max(x) every exponent is <= 0, so exp never overflows (inputs of 1e
 
 The softmax works over the last axis in blocks of rows (parallel.py), each block's max, exp, sum
 and divide done while it sits in a core's cache; attention and cross-entropy use the same blocks.
+On a GPU the softmax and its backward are one kernel each (SOFTMAX_CUDA), a block of threads a row.
 """
 
 import numpy as np
@@ -26,13 +27,50 @@ def softmax_rows_in_place(scores, row_max, row_total):
     scores /= xp.where(row_total == 0, 1, row_total)
 
 
+# softmax_rows_in_place and softmax_backward_rows, one row a block of threads (backend.row_kernel)
+SOFTMAX_CUDA = r"""
+extern "C" __global__ void softmax_forward(T* scores, const int S, T* row_max, T* row_total) {
+    const long long start = (long long)blockIdx.x * S;  // this block's row
+    T largest = scores[start];  // a start that is no larger than the row's largest
+    for (int i = threadIdx.x; i < S; i += blockDim.x) largest = larger(largest, scores[start + i]);
+    largest = block_reduce(largest, true);
+    if (isinf(largest) && largest < 0) largest = 0;  // a row left out entirely: exp(-inf - 0) = 0 everywhere
+    T total = 0;
+    for (int i = threadIdx.x; i < S; i += blockDim.x) {
+        scores[start + i] = exp(scores[start + i] - largest);
+        total += scores[start + i];
+    }
+    total = block_reduce(total, false);
+    for (int i = threadIdx.x; i < S; i += blockDim.x) scores[start + i] /= total == 0 ? 1 : total;
+    if (threadIdx.x == 0) {
+        row_max[blockIdx.x] = largest;
+        row_total[blockIdx.x] = total;
+    }
+}
+
+extern "C" __global__ void softmax_backward(const T* probabilities, const T* grad, const int S, T* grad_scores) {
+    const long long start = (long long)blockIdx.x * S;
+    T dot = 0;
+    for (int i = threadIdx.x; i < S; i += blockDim.x) dot += grad[start + i] * probabilities[start + i];
+    dot = block_reduce(dot, false);
+    for (int i = threadIdx.x; i < S; i += blockDim.x)
+        grad_scores[start + i] = probabilities[start + i] * (grad[start + i] - dot);
+}
+"""
+
+
 def softmax_last_axis(scores):
     """softmax over the last axis of a C-contiguous float array, in place, block by block.
     Returns each row's (max, total), both (..., 1), as softmax_rows_in_place defines them."""
     xp = backend.array_module(scores)
     row_max = xp.empty(scores.shape[:-1] + (1,), dtype=scores.dtype)    # (..., 1)
     row_total = xp.empty_like(row_max)                                  # (..., 1)
-    parallel.for_each_block(softmax_rows_in_place, scores, row_max, row_total)
+    kernel = backend.row_kernel(xp, "softmax_forward", SOFTMAX_CUDA, scores.dtype) if scores.size else None
+    if kernel is not None:
+        S = scores.shape[-1]
+        kernel((row_max.size,), (backend.row_threads(S),), (scores, np.int32(S), row_max, row_total))
+    else:
+        parallel.for_each_block(softmax_rows_in_place, scores, row_max, row_total)
     return row_max, row_total
 
 
@@ -46,9 +84,15 @@ def softmax_backward_rows(probabilities, grad, grad_scores):
 
 def softmax_backward(probabilities, grad):
     """The gradient of the scores from that of their softmax over the last axis, block by block."""
-    grad = backend.array_module(grad).ascontiguousarray(grad)
-    grad_scores = backend.array_module(grad).empty_like(grad)
-    parallel.for_each_block(softmax_backward_rows, probabilities, grad, grad_scores)
+    xp = backend.array_module(grad)
+    probabilities, grad = xp.ascontiguousarray(probabilities), xp.ascontiguousarray(grad)
+    grad_scores = xp.empty_like(grad)
+    kernel = backend.row_kernel(xp, "softmax_backward", SOFTMAX_CUDA, grad.dtype) if grad.size else None
+    if kernel is not None:
+        S = grad.shape[-1]
+        kernel((grad.size // S,), (backend.row_threads(S),), (probabilities, grad, np.int32(S), grad_scores))
+    else:
+        parallel.for_each_block(softmax_backward_rows, probabilities, grad, grad_scores)
     return grad_scores
 
 
