@@ -122,6 +122,16 @@ def sum_rows_by_id(ids, rows, count):
     return table
 
 
+def sum_rows(rows):
+    """The sum of the rows of `rows` (N, O): (O,), a bias's gradient. NumPy's sum over the first axis; on a
+    GPU the product ones(N) @ rows, one matrix-vector product that reads the rows as they lie in memory,
+    where CuPy's sum over the first axis reads down the columns, across memory."""
+    xp = array_module(rows)
+    if xp is np:
+        return rows.sum(axis=0)
+    return xp.ones(rows.shape[0], dtype=rows.dtype) @ rows
+
+
 def first_out_of_range(indices, low, high):
     """A value of the integer array `indices` outside [low, high), the largest if any lies above, else the
     smallest; None when all lie inside.

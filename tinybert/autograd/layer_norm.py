@@ -106,9 +106,9 @@ def layer_norm(x, weight=None, bias=None, eps=1e-5):
                                     grad, norm, rstd, grad_x)
         grads = [grad_x]
         if weight is not None:
-            grads.append((grad * norm).reshape(rows).sum(axis=0))  # dweight = sum over rows of dy * norm
+            grads.append(backend.sum_rows((grad * norm).reshape(rows)))  # dweight = sum over rows of dy * norm
         if bias is not None:
-            grads.append(grad.reshape(rows).sum(axis=0))  # dbias = sum over rows of dy
+            grads.append(backend.sum_rows(grad.reshape(rows)))  # dbias = sum over rows of dy
         return grads
 
     return make_result(out, "layer_norm", parents, backward)

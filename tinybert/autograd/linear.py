@@ -4,6 +4,7 @@ One op instead of a matmul and then an add: the leading axes of x are folded int
 for a single BLAS call, and the bias is added into the product in place, with no second (N, O) array.
 """
 
+from . import backend
 from .tensor import check_compatible, make_result
 
 
@@ -24,7 +25,7 @@ def linear(x, weight, bias=None):
         grad_rows = grad.reshape(-1, weight.shape[1])  # (N, O)
         grads = [(grad_rows @ weight.data.T).reshape(x.shape), rows.T @ grad_rows]  # (..., I), (I, O)
         if bias is not None:
-            grads.append(grad_rows.sum(axis=0))  # (O,)
+            grads.append(backend.sum_rows(grad_rows))  # (O,)
         return grads
 
     return make_result(out.reshape(x.shape[:-1] + weight.shape[1:]), "linear", parents, backward)  # (..., O)
