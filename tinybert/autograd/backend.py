@@ -222,9 +222,10 @@ def row_kernel(xp, name, source, dtype):
     the source), with block_reduce above it: launched as kernel((rows,), (row_threads(H),), arguments),
     one block a row. Compiled at its first use and kept; None where `xp` has no such kernels (NumPy, or
     the tests' pretend GPU), or for another dtype: the caller then runs the NumPy meaning beside the source."""
-    if not hasattr(xp, "RawKernel") or str(dtype) not in C_TYPES:
+    dtype = np.dtype(dtype).name
+    if not hasattr(xp, "RawKernel") or dtype not in C_TYPES:
         return None
-    key = (name, str(dtype))
+    key = (name, dtype)
     if key not in _kernels:
-        _kernels[key] = xp.RawKernel(f"typedef {C_TYPES[str(dtype)]} T;\n{BLOCK_REDUCE}\n{source}", name)
+        _kernels[key] = xp.RawKernel(f"typedef {C_TYPES[dtype]} T;\n{BLOCK_REDUCE}\n{source}", name)
     return _kernels[key]
