@@ -12,7 +12,8 @@ the CPU that meet at a barrier wherever the kernel says __syncthreads():
 `EmulatedRawKernel(code, name)` takes the arguments CuPy's RawKernel takes and is called the same way,
 kernel((blocks,), (threads,), arguments), on the pretend GPU's arrays (tests/device_double.py), so the
 ops' own code launches it. Slow (a thread of the CPU for every thread of every block), so only for
-small arrays.
+small arrays. It checks the arithmetic and the indexing, and that the threads wait where they must for
+these inputs; a missing __syncthreads() would show only now and then, as a race does on a GPU too.
 """
 
 import ctypes
@@ -64,13 +65,17 @@ _build_folder = Path(tempfile.mkdtemp(prefix="tinybert-cuda-emulator-"))
 def compiler():
     """The C++ compiler's name if one is found that builds C++20 with <barrier> (g++ 11 or clang++ 14 on), else None."""
     for name in ("g++", "clang++"):
-        if shutil.which(name) and build(name, "#include <barrier>\nint probe() { return 0; }\n") is not None:
-            return name
+        if shutil.which(name):
+            try:
+                build(name, "#include <barrier>\nint probe() { return 0; }\n")
+                return name
+            except CompileError:
+                continue
     return None
 
 
 def build(compiler_name, source):
-    """`source` compiled into a shared library (kept by its hash), or None if the compiler refuses it."""
+    """`source` compiled into a shared library (kept by its hash); a CompileError if the compiler refuses it."""
     library = _build_folder / f"{hashlib.sha1(source.encode()).hexdigest()[:16]}.so"
     if not library.exists():
         cpp = library.with_suffix(".cpp")
@@ -78,8 +83,12 @@ def build(compiler_name, source):
         done = subprocess.run([compiler_name, "-std=c++20", "-O1", "-shared", "-fPIC", "-pthread", "-o", str(library),
                                str(cpp)], capture_output=True, text=True)
         if done.returncode != 0:
-            return None
+            raise CompileError(f"{compiler_name} refused {cpp}:\n{done.stderr}")
     return ctypes.CDLL(str(library))
+
+
+class CompileError(RuntimeError):
+    """The C++ compiler refused a source."""
 
 
 class EmulatedRawKernel:
@@ -98,8 +107,6 @@ class EmulatedRawKernel:
         names = [parameter.replace("*", " ").split()[-1] for parameter in parameters]
         library = build(compiler_name, CUDA_FOR_THE_CPU + code + LAUNCH % {
             "name": name, "parameters": ", ".join(parameters), "arguments": ", ".join(names)})
-        if library is None:
-            raise RuntimeError(f"the kernel {name} does not compile as C++: see {_build_folder}")
         self.launch = getattr(library, f"launch_{name}")
 
     def __call__(self, grid, block, arguments):
@@ -113,7 +120,7 @@ class EmulatedRawKernel:
         against the kernel's parameter, as the GPU cannot (it would read the wrong bytes)."""
         value = argument.array if is_pointer else argument  # the pretend GPU's array: NumPy inside
         if not isinstance(value, (np.ndarray, np.generic)) or value.dtype != C_DTYPES[c_type]:
-            raise TypeError(f"{self.name} takes a {c_type}{'*' if is_pointer else ''} where it got {argument!r}")
+            raise TypeError(f"{self.name} takes {c_type}{'*' if is_pointer else ''} where it got {argument!r}")
         if not is_pointer:
             return SCALARS[c_type](value.item())
         if not value.flags.c_contiguous:

@@ -186,7 +186,8 @@ MAX_ROW_THREADS = 256  # the most threads a row kernel's block has
 def row_threads(length):
     """The threads of a row kernel's block for rows of `length` numbers: the power of two that covers a
     row (a warp of 32 at least, MAX_ROW_THREADS at most), as block_reduce's halving needs."""
-    return min(MAX_ROW_THREADS, max(32, 1 << max(length - 1, 0).bit_length()))
+    covering = 1 << max(length - 1, 0).bit_length()  # the smallest power of two >= length
+    return min(MAX_ROW_THREADS, max(32, covering))
 
 
 # A row kernel gives each row of an (N, H) array one block of threads: thread t takes the row's numbers

@@ -79,9 +79,10 @@ def layer_norm(x, weight=None, bias=None, eps=1e-5):
     forward = backend.row_kernel(xp, "layer_norm_forward", LAYER_NORM_CUDA, data.dtype)
     backward_rows = backend.row_kernel(xp, "layer_norm_backward", LAYER_NORM_CUDA, data.dtype)
     H, row_count = x.shape[-1], rstd.size
-    if forward is not None:  # a GPU: the kernel needs a weight and a bias, so 1 and 0 stand in for missing ones
-        scale = weight.data if weight is not None else xp.ones(H, dtype=data.dtype)
-        shift = bias.data if bias is not None else xp.zeros(H, dtype=data.dtype)
+    scale = shift = None  # the kernels' weight and bias (H,), contiguous
+    if forward is not None:  # a GPU: the kernels need a weight and a bias, so 1 and 0 stand in for missing ones
+        scale = xp.ascontiguousarray(weight.data) if weight is not None else xp.ones(H, dtype=data.dtype)
+        shift = xp.ascontiguousarray(bias.data) if bias is not None else xp.zeros(H, dtype=data.dtype)
         out = xp.empty_like(data)
         forward((row_count,), (backend.row_threads(H),), (data, scale, shift, data.dtype.type(eps), np.int32(H),
                                                        norm, rstd, out))

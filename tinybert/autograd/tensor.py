@@ -67,7 +67,8 @@ class Tensor:
     requires_grad   whether backward() should compute a gradient for it
     grad            the accumulated gradient, an array of the same shape (None until backward)
     grad_buffer     None, or an array where a leaf's gradient is to be written: an optimizer that keeps
-                    every gradient in one flat array gives each parameter its view of it (optim/flat.py)
+                    every gradient in one flat array gives each parameter its view of it (optim/flat.py);
+                    each backward after zero_grad() writes over it, so copy a .grad to keep it
     op              the name of the op that made it ("matmul", "softmax", ...); "leaf" for inputs
     parents         the tensors the op read
     name            an optional label, such as a parameter's dotted name, for graphs and errors
@@ -312,13 +313,17 @@ def make_result(data, op, parents, backward):
 def accumulated(tensor, grad):
     """tensor.grad + grad, where tensor.grad may still be None. The first gradient is copied (`grad` may be
     shared: add hands one array to both inputs; or a read-only view), into the tensor's grad_buffer when
-    it has one; later ones are added there in place, so the gradient stays in its buffer."""
+    one fits it (a buffer of another dtype or device was left by an optimizer before the tensor was cast
+    or moved); later ones are added there in place, so the gradient stays in its buffer."""
+    buffer = tensor.grad_buffer
+    if buffer is not None and (buffer.dtype != tensor.dtype or backend.device_of(buffer) != tensor.device):
+        buffer = None
     if tensor.grad is None:
-        if tensor.grad_buffer is None:
+        if buffer is None:
             return grad.copy()
-        tensor.grad_buffer[...] = grad
-        return tensor.grad_buffer
-    if tensor.grad is tensor.grad_buffer:
+        buffer[...] = grad
+        return buffer
+    if tensor.grad is buffer:
         tensor.grad += grad
         return tensor.grad
     return tensor.grad + grad

@@ -12,7 +12,10 @@ The views keep the flat arrays out of sight of the rest of tinybert: a model rea
 gradient into its stretch of the flat gradient (the parameter's `grad_buffer`, autograd/tensor.py).
 What breaks the arrangement is noticed, never relied on: an array replaced (`module.to(np.float64)`, an
 optimizer state loaded anew) makes the group lay itself out again, and a step in which some parameter has
-no gradient, or has one outside its stretch (set by hand), goes parameter by parameter.
+no gradient, or has one outside its stretch (set by hand), goes parameter by parameter. Two costs stay
+out of sight: a parameter that missed a step's gradient has taken fewer steps than the rest of its group
+from then on, so the group goes parameter by parameter for good (Adam's bias correction depends on the
+count); and a parameter given to two optimizers makes each lay its group out again at every step.
 """
 
 import numpy as np
@@ -25,7 +28,7 @@ class FlatGroup:
     it holds already are copied in, and are replaced there by their views."""
 
     def __init__(self, parameters, state, buffer_names):
-        self.parameters = list(parameters)
+        self.parameters, self.buffer_names = list(parameters), tuple(buffer_names)
         xp, dtype = self.parameters[0].xp, self.parameters[0].dtype
         ends = np.cumsum([parameter.size for parameter in self.parameters])
         starts = ends - [parameter.size for parameter in self.parameters]
@@ -39,8 +42,8 @@ class FlatGroup:
             parameter.grad_buffer = self.views["grad"][index]
             if parameter.grad is not None:  # a gradient already there moves in too
                 parameter.grad = self.moved_in(parameter.grad, "grad", index)
-            for name in buffer_names:
-                if parameter in state:
+            if parameter in state:
+                for name in self.buffer_names:
                     state[parameter][name] = self.moved_in(state[parameter][name], name, index)
 
     def moved_in(self, array, kind, index):
@@ -56,10 +59,13 @@ class FlatGroup:
 
     def intact(self, state):
         """True while every parameter's array, and every buffer `state` holds for it, is still its view."""
-        return all(parameter.data is self.views["data"][index]
-                   and all(state[parameter][name] is self.views[name][index]
-                           for name in self.arrays if name not in ("data", "grad") and parameter in state)
-                   for index, parameter in enumerate(self.parameters))
+        for index, parameter in enumerate(self.parameters):
+            if parameter.data is not self.views["data"][index]:
+                return False
+            if parameter in state and any(state[parameter][name] is not self.views[name][index]
+                                          for name in self.buffer_names):
+                return False
+        return True
 
     def ready(self, state):
         """True when one call can update the whole group: every parameter has its gradient in its view of

@@ -209,10 +209,14 @@ class Adam(Optimizer):
         flat = self.flat_groups[number]
         if flat is not None and not flat.intact(self.state):
             flat = self.flat_groups[number] = self.flat_group(self.param_groups[number]["params"])
+            if flat is None:  # no longer one device and dtype: the old flat gradient is no place for theirs
+                for parameter in self.param_groups[number]["params"]:
+                    parameter.grad_buffer = None
         return flat if flat is not None and flat.ready(self.state) else None
 
     def gradients(self):
-        """The flat gradient of each group that has every gradient in it, the others' gradients one by one."""
+        """The flat gradient of each group that has every gradient in it, the others' gradients one by one
+        (a group whose arrays were replaced is laid out anew first, a copy of all of it)."""
         arrays = []
         for number, group in enumerate(self.param_groups):
             flat = self.ready_flat_group(number)
