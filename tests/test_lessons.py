@@ -51,6 +51,12 @@ def test_the_lesson_of_every_attention_score_proves_its_gradients(score, tokens,
     assert checked == ["dV", "dS", "dQ", "dK"] + weights and lesson.passed
 
 
+def test_a_cosine_lesson_of_one_dimension_draws_no_zero_vector():
+    # seed 362 drew a key of 0.00, where q / |q| has the slope 1 / sqrt(eps) that no difference can measure
+    lesson = score_lesson("cosine", tokens=3, dim=1, seed=362)
+    assert lesson.passed
+
+
 def test_a_wrong_formula_in_a_score_lesson_fails_it_and_the_command(monkeypatch):
     honest = score_lessons.score_gradients
 

@@ -97,8 +97,11 @@ def score_lesson(name, tokens=3, dim=4, seed=0):
         raise ValueError(f"unknown attention score {name!r}: use one of {', '.join(SCORES)}")
     rng = np.random.default_rng(seed)
 
-    def draw(*shape):  # numbers of two decimals: easy to read, and to redo by hand
-        return rng.standard_normal(shape).round(2)
+    def draw(*shape):  # numbers of two decimals: easy to read, and to redo by hand; never 0.00, so that no
+        # query or key of one dimension is the zero vector, where the cosine's direction q / |q| has no slope
+        # finite differences could measure (with eps under the root, 1 / sqrt(eps))
+        values = rng.standard_normal(shape).round(2)
+        return np.where(values == 0, 0.01, values)
 
     q, k, v = draw(tokens, dim), draw(tokens, dim), draw(tokens, dim)
     output_gradient = draw(tokens, dim)
