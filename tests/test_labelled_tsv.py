@@ -31,6 +31,15 @@ def test_each_layout_gives_its_labels_and_texts(tmp_path, layout):
     assert (examples.labels, examples.texts, examples.text_pairs) == (labels, texts, pairs)
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_byte_order_mark_at_the_start_is_no_part_of_the_first_field(tmp_path, layout):
+    text, labels, texts, pairs = LAYOUTS[layout]
+    path = tmp_path / "data.tsv"
+    path.write_text(text, encoding="utf-8-sig")  # as Windows editors save UTF-8
+    examples = read_labelled_tsv(path)
+    assert (examples.labels, examples.texts, examples.text_pairs) == (labels, texts, pairs)
+
+
 @pytest.mark.parametrize("text, message", [
     ("1\ta cat\ta kitten\n0\ta cat\n", "line 2: expected 3 tab-separated fields"),
     ("Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n1\t1\t2\tonly one sentence\n", "line 2: expected 5"),

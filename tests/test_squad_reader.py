@@ -38,6 +38,13 @@ def test_a_v2_file_gives_answerable_and_unanswerable_examples(tmp_path):
     assert version_of(examples) == "v2.0"
 
 
+def test_a_file_saved_with_a_byte_order_mark_reads_as_the_same_file_without(tmp_path):
+    with_mark = tmp_path / "with-mark.json"
+    with_mark.write_text(json.dumps(V2), encoding="utf-8-sig")  # as Windows editors save UTF-8
+    assert with_mark.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert read_squad(with_mark) == read_squad(written(tmp_path, V2))
+
+
 def test_a_v1_file_without_is_impossible_gives_answerable_examples(tmp_path):
     v1 = changed(lambda value: value.update(version="1.1"))
     questions = v1["data"][0]["paragraphs"][0]["qas"]

@@ -92,12 +92,13 @@ def required(mapping, key, kind, where, expected):
 
 
 def parse_json(path):
-    """The JSON object in the file at `path`; a file that is missing, not UTF-8 or not JSON is one clear ValueError."""
+    """The JSON object in the file at `path` (a byte-order mark is skipped); a file that is missing, not UTF-8 or
+    not JSON is one clear ValueError."""
     if not Path(path).is_file():
         raise ValueError(f"{path} does not exist, or is not a file: give the path of a SQuAD JSON file")
     raw = Path(path).read_bytes()
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ValueError(f"{path} is not UTF-8 text (byte {error.start} cannot be decoded); SQuAD files are "
                          "UTF-8 JSON") from None

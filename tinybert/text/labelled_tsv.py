@@ -63,7 +63,7 @@ def read_labelled_tsv(path, labelled=True):
     if not Path(path).is_file():
         raise ValueError(f"{path} does not exist, or is not a file: give the path of a tab-separated text file")
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()  # a byte-order mark is skipped
     except UnicodeDecodeError:
         raise ValueError(f"{path} is not UTF-8 text: give a tab-separated text file") from None
     lines = [line for line in lines if line.strip()]
