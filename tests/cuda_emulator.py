@@ -112,6 +112,8 @@ class EmulatedRawKernel:
     def __call__(self, grid, block, arguments):
         if len(arguments) != len(self.types):
             raise TypeError(f"{self.name} takes {len(self.types)} arguments, not {len(arguments)}")
+        if grid[0] < 1 or not 1 <= block[0] <= 1024:  # as CUDA: "invalid configuration argument"
+            raise ValueError(f"{self.name}: a launch needs 1 or more blocks of 1 to 1024 threads, not {grid} x {block}")
         values = [self.as_c(*parameter) for parameter in zip(arguments, self.types, self.pointers)]
         self.launch(ctypes.c_int(grid[0]), ctypes.c_int(block[0]), *values)
 

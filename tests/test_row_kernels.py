@@ -98,6 +98,13 @@ def test_cross_entropy_over_rows_longer_than_a_block_and_the_softmax_along_the_f
     assert_same(results[1], [host(array) for array in results[0]], dtype)
 
 
+def test_an_empty_batch_launches_nothing_and_gives_empty_results(emulated_gpu):
+    x = Tensor(np.zeros((0, 5)), device="cuda", requires_grad=True)
+    out = ag.layer_norm(x) + ag.softmax(x)
+    out.sum().backward()
+    assert out.shape == (0, 5) and x.grad.shape == (0, 5)
+
+
 def test_block_reduce_sums_and_takes_the_largest_with_nan_winning(emulated_gpu):
     source = r"""
 extern "C" __global__ void reduce_rows(const T* x, const int H, T* sums, T* largest) {
@@ -116,7 +123,7 @@ extern "C" __global__ void reduce_rows(const T* x, const int H, T* sums, T* larg
     x[1, 999] = 50.0  # the largest in the last place a thread takes
     x[2, 500] = np.nan
     sums, largest = (emulated_gpu.cupy.empty(4) for _ in range(2))
-    kernel((4,), (backend.row_threads(1000),), (emulated_gpu.cupy.asarray(x), np.int32(1000), sums, largest))
+    kernel(4, 1000, emulated_gpu.cupy.asarray(x), np.int32(1000), sums, largest)
     np.testing.assert_allclose(host(sums), x.sum(axis=1), rtol=1e-12)
     np.testing.assert_array_equal(host(largest), x.max(axis=1))
 
@@ -127,9 +134,9 @@ def test_a_kernel_given_the_wrong_kind_of_argument_is_stopped_here_not_read_wron
     kernel = backend.row_kernel(emulated_gpu.cupy, "softmax_forward", SOFTMAX_CUDA, np.float32)
     scores, row_stats = emulated_gpu.cupy.zeros((2, 3)), emulated_gpu.cupy.zeros(2)  # float64, not float32
     with pytest.raises(TypeError, match="takes float"):
-        kernel((2,), (32,), (scores, np.int32(3), row_stats, row_stats))
+        kernel(2, 3, scores, np.int32(3), row_stats, row_stats)
     with pytest.raises(TypeError, match="takes int"):
-        kernel((2,), (32,), (scores.astype(np.float32), 3, row_stats, row_stats))
+        kernel(2, 3, scores.astype(np.float32), 3, row_stats, row_stats)
 
 
 @pytest.mark.parametrize("length, threads", [(1, 32), (32, 32), (33, 64), (128, 128), (129, 256), (768, 256)])

@@ -220,13 +220,20 @@ C_TYPES = {"float32": "float", "float64": "double"}
 
 def row_kernel(xp, name, source, dtype):
     """CuPy's RawKernel `name` from CUDA C `source`, for arrays of `dtype` (float32 or float64, the `T` of
-    the source), with block_reduce above it: launched as kernel((rows,), (row_threads(H),), arguments),
-    one block a row. Compiled at its first use and kept; None where `xp` has no such kernels (NumPy, or
-    the tests' pretend GPU), or for another dtype: the caller then runs the NumPy meaning beside the source."""
+    the source), with block_reduce above it, compiled at its first use and kept. Returns
+    launch(row_count, row_length, *arguments), which runs it with one block of row_threads(row_length)
+    threads a row (and nothing for an empty array); None where `xp` has no such kernels (NumPy, or the
+    tests' pretend GPU), or for another dtype: the caller then runs the NumPy meaning beside the source."""
     dtype = np.dtype(dtype).name
     if not hasattr(xp, "RawKernel") or dtype not in C_TYPES:
         return None
     key = (name, dtype)
     if key not in _kernels:
         _kernels[key] = xp.RawKernel(f"typedef {C_TYPES[dtype]} T;\n{BLOCK_REDUCE}\n{source}", name)
-    return _kernels[key]
+    kernel = _kernels[key]
+
+    def launch(row_count, row_length, *arguments):
+        if row_count * row_length:
+            kernel((row_count,), (row_threads(row_length),), arguments)
+
+    return launch

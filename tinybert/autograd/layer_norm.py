@@ -84,8 +84,7 @@ def layer_norm(x, weight=None, bias=None, eps=1e-5):
         scale = xp.ascontiguousarray(weight.data) if weight is not None else xp.ones(H, dtype=data.dtype)
         shift = xp.ascontiguousarray(bias.data) if bias is not None else xp.zeros(H, dtype=data.dtype)
         out = xp.empty_like(data)
-        forward((row_count,), (backend.row_threads(H),), (data, scale, shift, data.dtype.type(eps), np.int32(H),
-                                                       norm, rstd, out))
+        forward(row_count, H, data, scale, shift, data.dtype.type(eps), np.int32(H), norm, rstd, out)
     else:
         parallel.for_each_block(partial(normalise_rows, eps=eps), data, norm, rstd)
         if weight is None:
@@ -101,7 +100,7 @@ def layer_norm(x, weight=None, bias=None, eps=1e-5):
         grad = xp.ascontiguousarray(grad)
         grad_x = xp.empty_like(grad)
         if backward_rows is not None:
-            backward_rows((row_count,), (backend.row_threads(H),), (grad, norm, rstd, scale, np.int32(H), grad_x))
+            backward_rows(row_count, H, grad, norm, rstd, scale, np.int32(H), grad_x)
         else:
             parallel.for_each_block(partial(layer_norm_backward_rows, weight=None if weight is None else weight.data),
                                     grad, norm, rstd, grad_x)

@@ -65,10 +65,10 @@ def softmax_last_axis(scores):
     xp = backend.array_module(scores)
     row_max = xp.empty(scores.shape[:-1] + (1,), dtype=scores.dtype)    # (..., 1)
     row_total = xp.empty_like(row_max)                                  # (..., 1)
-    kernel = backend.row_kernel(xp, "softmax_forward", SOFTMAX_CUDA, scores.dtype) if scores.size else None
+    kernel = backend.row_kernel(xp, "softmax_forward", SOFTMAX_CUDA, scores.dtype)
     if kernel is not None:
         S = scores.shape[-1]
-        kernel((row_max.size,), (backend.row_threads(S),), (scores, np.int32(S), row_max, row_total))
+        kernel(row_max.size, S, scores, np.int32(S), row_max, row_total)
     else:
         parallel.for_each_block(softmax_rows_in_place, scores, row_max, row_total)
     return row_max, row_total
@@ -87,10 +87,10 @@ def softmax_backward(probabilities, grad):
     xp = backend.array_module(grad)
     probabilities, grad = xp.ascontiguousarray(probabilities), xp.ascontiguousarray(grad)
     grad_scores = xp.empty_like(grad)
-    kernel = backend.row_kernel(xp, "softmax_backward", SOFTMAX_CUDA, grad.dtype) if grad.size else None
+    kernel = backend.row_kernel(xp, "softmax_backward", SOFTMAX_CUDA, grad.dtype)
     if kernel is not None:
         S = grad.shape[-1]
-        kernel((grad.size // S,), (backend.row_threads(S),), (probabilities, grad, np.int32(S), grad_scores))
+        kernel(grad.size // max(S, 1), S, probabilities, grad, np.int32(S), grad_scores)
     else:
         parallel.for_each_block(softmax_backward_rows, probabilities, grad, grad_scores)
     return grad_scores
